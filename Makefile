@@ -1,0 +1,57 @@
+# lws-crossplane. `make run` brings up the local multi-cluster environment;
+# `make test` runs every test. See README.md.
+
+GO      ?= go
+BIN     := $(CURDIR)/bin
+
+include cluster/controlplane.mk
+
+.PHONY: all build generate test fuzz bench vet run down render crossplane
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Regenerates deepcopy methods, managed-resource method sets, the provider's
+# CRDs and the XRDs from apis/.
+$(BIN)/angryjet:
+	cd cluster/codegen && $(GO) build -o $(BIN)/angryjet github.com/crossplane/crossplane-tools/cmd/angryjet
+
+generate: $(BIN)/angryjet
+	cd apis && $(GO) generate -tags generate .
+
+vet:
+	$(GO) vet ./...
+
+test: controlplane
+	KUBEBUILDER_ASSETS=$(BIN)/k8s $(GO) test -timeout 20m ./...
+
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./internal/lws -run '^$$' -fuzz FuzzDefaultAndValidate -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/render -run '^$$' -fuzz FuzzRender -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test ./internal/render ./internal/function -run '^$$' -bench . -benchmem
+
+# Crossplane core (the render engine) and CLI, built from wrapper modules
+# because the module proxy refuses `go install` for them. Like the control
+# plane, go build makes this a no-op when they are current.
+crossplane:
+	cd cluster/crossplane/core && $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane
+	cd cluster/crossplane/cli && $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/crossplane github.com/crossplane/cli/v2/cmd/crossplane
+
+# Renders every example through the real `crossplane render`, with the
+# function served locally in development mode.
+RENDER_ADDR ?= 127.0.0.1:9443
+render: crossplane build
+	@set -e; $(BIN)/function --insecure --address=$(RENDER_ADDR) --metrics-address=127.0.0.1:0 & fn=$$!; \
+	trap "kill $$fn" EXIT; mkdir -p $(BIN)/render $(BIN)/.home; \
+	for f in examples/*.yaml; do \
+	  grep -q '^apiVersion: lws.crossplane.io' $$f && grep -qE '^kind: X?LeaderWorkerSet$$' $$f || continue; \
+	  sed 's/^kind: LeaderWorkerSet$$/kind: XLeaderWorkerSet/' $$f > $(BIN)/render/xr.yaml; \
+	  echo "# $$f"; \
+	  HOME=$(BIN)/.home $(BIN)/crossplane render $(BIN)/render/xr.yaml package/configuration/composition-leaderworkerset.yaml examples/functions.yaml \
+	    --crossplane-binary=$(BIN)/crossplane-core -a render.crossplane.io/runtime-development-target=$(RENDER_ADDR); \
+	done

@@ -1,0 +1,317 @@
+package v1alpha1
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// LeaderWorkerSetSpec is the desired state of a LeaderWorkerSet. Every field
+// but placement keeps the name, type, default and meaning it has in
+// leaderworkerset.x-k8s.io/v1, so a manifest moves over by changing only its
+// apiVersion and kind.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || !has(self.leaderWorkerTemplate.size) || self.replicas * self.leaderWorkerTemplate.size <= 2147483647",message="the product of replicas and worker replicas must not exceed 2147483647"
+type LeaderWorkerSetSpec struct {
+	// Replicas is the number of groups. Changing it scales without a rollout.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// LeaderWorkerTemplate defines the pods of one group. Any change to it
+	// starts a rolling update.
+	LeaderWorkerTemplate LeaderWorkerTemplate `json:"leaderWorkerTemplate"`
+
+	// RolloutStrategy controls how groups move to a new template.
+	// +optional
+	RolloutStrategy RolloutStrategy `json:"rolloutStrategy,omitempty"`
+
+	// StartupPolicy decides when a group's workers are created.
+	// +kubebuilder:default=LeaderCreated
+	// +kubebuilder:validation:Enum=LeaderCreated;LeaderReady
+	// +optional
+	StartupPolicy StartupPolicyType `json:"startupPolicy"`
+
+	// NetworkConfig controls the headless Services of the groups.
+	// +optional
+	NetworkConfig *NetworkConfig `json:"networkConfig,omitempty"`
+
+	// Placement spreads the groups over target clusters. A group never spans
+	// clusters. It is not part of upstream LeaderWorkerSet.
+	// +optional
+	Placement *Placement `json:"placement,omitempty"`
+}
+
+// LeaderWorkerTemplate defines the pods of one group: a leader and size-1
+// workers.
+type LeaderWorkerTemplate struct {
+	// LeaderTemplate is the leader pod's template. The worker template is used
+	// when it is unset.
+	// +optional
+	LeaderTemplate *corev1.PodTemplateSpec `json:"leaderTemplate,omitempty"`
+
+	// WorkerTemplate is the worker pods' template.
+	WorkerTemplate corev1.PodTemplateSpec `json:"workerTemplate"`
+
+	// Size is the number of pods in a group, leader included.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	Size *int32 `json:"size,omitempty"`
+
+	// RestartPolicy decides what happens to a group when one of its pods
+	// restarts.
+	// +kubebuilder:default=RecreateGroupOnPodRestart
+	// +kubebuilder:validation:Enum=RecreateGroupOnPodRestart;RecreateGroupAfterStart;None;Default
+	// +optional
+	RestartPolicy RestartPolicyType `json:"restartPolicy,omitempty"`
+
+	// SubGroupPolicy splits a group into subgroups, for example one per
+	// accelerator slice. It cannot be added or removed after creation.
+	// +optional
+	SubGroupPolicy *SubGroupPolicy `json:"subGroupPolicy,omitempty"`
+
+	// VolumeClaimTemplates are added to both the leader and the worker
+	// StatefulSets.
+	// +optional
+	VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty"`
+
+	// PersistentVolumeClaimRetentionPolicy is copied to both StatefulSets.
+	// +optional
+	PersistentVolumeClaimRetentionPolicy *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+}
+
+// SubGroupPolicy splits the pods of a group into subgroups.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.subGroupSize) || self.subGroupSize >= 1",message="subGroupSize must be equal or greater than 1"
+type SubGroupPolicy struct {
+	// Type decides whether the leader belongs to subgroup 0.
+	// +kubebuilder:default=LeaderWorker
+	// +kubebuilder:validation:Enum=LeaderWorker;LeaderExcluded
+	// +optional
+	Type *SubGroupPolicyType `json:"subGroupPolicyType,omitempty"`
+
+	// SubGroupSize is the number of pods per subgroup. It is immutable.
+	// +optional
+	SubGroupSize *int32 `json:"subGroupSize,omitempty"`
+}
+
+// RolloutStrategy controls rolling updates.
+type RolloutStrategy struct {
+	// Type of the rollout; RollingUpdate is the only one.
+	// +kubebuilder:default=RollingUpdate
+	// +kubebuilder:validation:Enum=RollingUpdate
+	// +optional
+	Type RolloutStrategyType `json:"type,omitempty"`
+
+	// RollingUpdateConfiguration tunes the rolling update.
+	// +optional
+	RollingUpdateConfiguration *RollingUpdateConfiguration `json:"rollingUpdateConfiguration,omitempty"`
+}
+
+// RollingUpdateConfiguration tunes a rolling update.
+type RollingUpdateConfiguration struct {
+	// Partition: groups with an index at or above it are updated, the others
+	// keep their revision.
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Partition *int32 `json:"partition,omitempty"`
+
+	// MaxUnavailable is how many groups may be unavailable during the update,
+	// a number or a percentage of replicas rounded down.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:XIntOrString
+	// +optional
+	MaxUnavailable intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// MaxSurge is how many groups may be created above replicas during the
+	// update, a number or a percentage of replicas rounded up.
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:XIntOrString
+	// +optional
+	MaxSurge intstr.IntOrString `json:"maxSurge,omitempty"`
+}
+
+// NetworkConfig controls the headless Services of the groups.
+type NetworkConfig struct {
+	// SubdomainPolicy: Shared puts every pod behind one Service,
+	// UniquePerReplica gives each group its own.
+	// +kubebuilder:validation:Enum=Shared;UniquePerReplica
+	SubdomainPolicy *SubdomainPolicy `json:"subdomainPolicy"`
+}
+
+// Placement spreads groups over target clusters.
+type Placement struct {
+	// Clusters are the target clusters. With none, every group goes to the
+	// cluster of the ClusterProviderConfig named "default".
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Clusters []ClusterTarget `json:"clusters,omitempty"`
+}
+
+// ClusterTarget is one target cluster and its share of the groups.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.groups) && has(self.weight))",message="set groups or weight, not both"
+type ClusterTarget struct {
+	// Name identifies the cluster in status and in the names of the managed
+	// resources. It is also the default provider config name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// ProviderConfigRef is the provider config that reaches the cluster.
+	// Defaults to the ClusterProviderConfig named after the cluster.
+	// +optional
+	ProviderConfigRef *ProviderConfigReference `json:"providerConfigRef,omitempty"`
+
+	// Groups is an explicit number of groups for this cluster.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Groups *int32 `json:"groups,omitempty"`
+
+	// Weight shares the groups not given out explicitly, in proportion to
+	// the weights. Defaults to 1.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	Weight *int32 `json:"weight,omitempty"`
+}
+
+// ProviderConfigReference names a ProviderConfig or ClusterProviderConfig.
+type ProviderConfigReference struct {
+	// Kind of the provider config.
+	// +kubebuilder:default=ClusterProviderConfig
+	// +kubebuilder:validation:Enum=ProviderConfig;ClusterProviderConfig
+	// +optional
+	Kind string `json:"kind,omitempty"`
+
+	// Name of the provider config.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+}
+
+// LeaderWorkerSetStatus is the observed state, aggregated over clusters.
+type LeaderWorkerSetStatus struct {
+	// ReadyReplicas is the number of groups whose pods are all ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// UpdatedReplicas is the number of groups on the current revision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// Replicas is the number of groups that exist, surge included.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// HPAPodSelector selects the leader pods, for autoscaling.
+	// +optional
+	HPAPodSelector string `json:"hpaPodSelector,omitempty"`
+
+	// ObservedGeneration is the generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Clusters is the per-cluster breakdown.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Clusters []ClusterStatus `json:"clusters,omitempty"`
+}
+
+// ClusterStatus is one target cluster's part of the status.
+type ClusterStatus struct {
+	// Name of the cluster, as in spec.placement.
+	Name string `json:"name"`
+
+	// Groups is the number of groups placed in this cluster.
+	// +optional
+	Groups int32 `json:"groups,omitempty"`
+
+	// ReadyReplicas is the number of ready groups in this cluster.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// UpdatedReplicas is the number of updated groups in this cluster.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// Replicas is the number of existing groups in this cluster.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Ready and Synced mirror the managed resource's conditions.
+	// +optional
+	Ready string `json:"ready,omitempty"`
+	// +optional
+	Synced string `json:"synced,omitempty"`
+
+	// Message explains a cluster that is not ready or not synced.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// StartupPolicyType decides when workers are created.
+type StartupPolicyType string
+
+// RestartPolicyType decides how a group reacts to a pod restart.
+type RestartPolicyType string
+
+// SubGroupPolicyType decides the leader's subgroup membership.
+type SubGroupPolicyType string
+
+// RolloutStrategyType is the kind of rollout.
+type RolloutStrategyType string
+
+// SubdomainPolicy decides the headless Services of the groups.
+type SubdomainPolicy string
+
+// Enumerations, as upstream defines them.
+const (
+	LeaderCreatedStartupPolicy StartupPolicyType = "LeaderCreated"
+	LeaderReadyStartupPolicy   StartupPolicyType = "LeaderReady"
+
+	RecreateGroupOnPodRestart RestartPolicyType = "RecreateGroupOnPodRestart"
+	RecreateGroupAfterStart   RestartPolicyType = "RecreateGroupAfterStart"
+	NoneRestartPolicy         RestartPolicyType = "None"
+	// DefaultRestartPolicy is deprecated upstream and defaulted to None.
+	DefaultRestartPolicy RestartPolicyType = "Default"
+
+	SubGroupPolicyTypeLeaderWorker   SubGroupPolicyType = "LeaderWorker"
+	SubGroupPolicyTypeLeaderExcluded SubGroupPolicyType = "LeaderExcluded"
+
+	RollingUpdateStrategyType RolloutStrategyType = "RollingUpdate"
+
+	SubdomainShared           SubdomainPolicy = "Shared"
+	SubdomainUniquePerReplica SubdomainPolicy = "UniquePerReplica"
+)
+
+// XLeaderWorkerSet is the namespaced composite resource. The Go type exists
+// to generate the XRD schemas; Crossplane serves the real kind from the XRD.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Namespaced
+// +kubebuilder:subresource:status
+type XLeaderWorkerSet struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   LeaderWorkerSetSpec   `json:"spec"`
+	Status LeaderWorkerSetStatus `json:"status,omitempty"`
+}
+
+// XLeaderWorkerSetList is a list of XLeaderWorkerSet.
+//
+// +kubebuilder:object:root=true
+type XLeaderWorkerSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []XLeaderWorkerSet `json:"items"`
+}

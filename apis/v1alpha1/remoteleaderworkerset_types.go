@@ -1,0 +1,177 @@
+package v1alpha1
+
+import (
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// RemoteLeaderWorkerSetParameters is one target cluster's share of a
+// LeaderWorkerSet, rendered by the composition function. The provider runs
+// the LeaderWorkerSet semantics (startup, rollout, restart) over it inside the
+// target cluster.
+type RemoteLeaderWorkerSetParameters struct {
+	// Namespace in the target cluster that receives the objects.
+	// +kubebuilder:validation:MinLength=1
+	Namespace string `json:"namespace"`
+
+	// Name of the LeaderWorkerSet; every object name derives from it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+
+	// Replicas is the number of groups in this cluster. It is the scale
+	// subresource's spec path.
+	// +kubebuilder:validation:Minimum=0
+	Replicas int32 `json:"replicas"`
+
+	// GroupOffset is the index, across all clusters, of this cluster's first
+	// group. The global partition is applied through it.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	GroupOffset int32 `json:"groupOffset,omitempty"`
+
+	// StartupPolicy decides when a group's workers are created.
+	// +kubebuilder:validation:Enum=LeaderCreated;LeaderReady
+	StartupPolicy StartupPolicyType `json:"startupPolicy"`
+
+	// Rollout is this cluster's rollout budget, resolved to group counts.
+	Rollout RolloutBudget `json:"rollout"`
+
+	// Revision is the current template revision.
+	Revision Revision `json:"revision"`
+
+	// Metadata is the LeaderWorkerSet's own labels and annotations, which
+	// are propagated to the StatefulSets and decide exclusive placement.
+	// +optional
+	Metadata ObjectMetadata `json:"metadata,omitempty"`
+
+	// LeaderStatefulSet is the rendered leader StatefulSet. The provider sets
+	// its replicas and partition.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:EmbeddedResource
+	LeaderStatefulSet runtime.RawExtension `json:"leaderStatefulSet"`
+
+	// Services are the rendered headless Services shared by all groups. Per
+	// group Services (UniquePerReplica) are rendered by the provider for each
+	// leader pod.
+	// +kubebuilder:validation:items:EmbeddedResource
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Services []runtime.RawExtension `json:"services,omitempty"`
+}
+
+// RolloutBudget is a rolling update's limits in groups of one cluster.
+type RolloutBudget struct {
+	// Partition: groups of this cluster with a local index at or above it are
+	// updated.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Partition int32 `json:"partition,omitempty"`
+
+	// MaxUnavailable groups during an update.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxUnavailable int32 `json:"maxUnavailable,omitempty"`
+
+	// MaxSurge groups above replicas during an update.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxSurge int32 `json:"maxSurge,omitempty"`
+}
+
+// Revision is a template revision: its key and the payload it was hashed
+// from. The provider keeps it as a ControllerRevision in the target cluster
+// and builds every group's workers from the revision of its leader.
+type Revision struct {
+	// Key is the revision hash, the value of the template-revision-hash label.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Key string `json:"key"`
+
+	// Payload holds spec.leaderWorkerTemplate and spec.networkConfig,
+	// defaulted and normalised.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	Payload runtime.RawExtension `json:"payload"`
+}
+
+// ObjectMetadata is a subset of object metadata.
+type ObjectMetadata struct {
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// RemoteLeaderWorkerSetObservation is what the provider observed in the
+// target cluster.
+type RemoteLeaderWorkerSetObservation struct {
+	// ReadyReplicas is the number of groups whose pods are all ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// UpdatedReplicas is the number of groups on the current revision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// Replicas is the leader StatefulSet's replicas, surge included.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// HPAPodSelector selects the leader pods.
+	// +optional
+	HPAPodSelector string `json:"hpaPodSelector,omitempty"`
+
+	// ObservedGeneration is the generation the observation refers to.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions are the LeaderWorkerSet conditions: Available, Progressing
+	// and UpdateInProgress.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// RemoteLeaderWorkerSetSpec is the desired state of a RemoteLeaderWorkerSet.
+type RemoteLeaderWorkerSetSpec struct {
+	xpv2.ManagedResourceSpec `json:",inline"`
+	ForProvider              RemoteLeaderWorkerSetParameters `json:"forProvider"`
+}
+
+// RemoteLeaderWorkerSetStatus is the observed state of a RemoteLeaderWorkerSet.
+type RemoteLeaderWorkerSetStatus struct {
+	xpv2.ManagedResourceStatus `json:",inline"`
+	AtProvider                 RemoteLeaderWorkerSetObservation `json:"atProvider,omitempty"`
+}
+
+// A RemoteLeaderWorkerSet is one target cluster's share of a LeaderWorkerSet.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.forProvider.replicas,statuspath=.status.atProvider.replicas,selectorpath=.status.atProvider.hpaPodSelector
+// +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
+// +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
+// +kubebuilder:printcolumn:name="DESIRED",type="integer",JSONPath=".spec.forProvider.replicas"
+// +kubebuilder:printcolumn:name="READY-GROUPS",type="integer",JSONPath=".status.atProvider.readyReplicas"
+// +kubebuilder:printcolumn:name="UPDATED",type="integer",JSONPath=".status.atProvider.updatedReplicas"
+// +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:resource:scope=Namespaced,categories={crossplane,managed,lws},shortName=rlws
+type RemoteLeaderWorkerSet struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RemoteLeaderWorkerSetSpec   `json:"spec"`
+	Status RemoteLeaderWorkerSetStatus `json:"status,omitempty"`
+}
+
+// RemoteLeaderWorkerSetList is a list of RemoteLeaderWorkerSet.
+//
+// +kubebuilder:object:root=true
+type RemoteLeaderWorkerSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RemoteLeaderWorkerSet `json:"items"`
+}

@@ -1,0 +1,146 @@
+// Package function is the composition function: it reads a LeaderWorkerSet
+// claim or composite resource, plans it with package compose, and answers
+// Crossplane with one RemoteLeaderWorkerSet per target cluster and the status
+// the provider reported back.
+package function
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/response"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+)
+
+// Function answers RunFunction requests.
+type Function struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	log logging.Logger
+}
+
+// New returns a Function that logs to log.
+func New(log logging.Logger) *Function {
+	return &Function{log: log}
+}
+
+// ReasonInvalidSpec marks a LeaderWorkerSet that failed validation.
+const ReasonInvalidSpec = "InvalidSpec"
+
+// RunFunction composes a LeaderWorkerSet. Invalid input is a fatal result
+// that names the field: Crossplane then keeps every resource it composed
+// before, so a bad edit loses nothing.
+func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	in := &v1alpha1.FunctionInput{}
+	if req.GetInput() != nil {
+		if err := request.GetInput(req, in); err != nil {
+			rsp := response.To(req, response.DefaultTTL)
+			response.Fatal(rsp, errors.Join(errors.New("cannot read function input"), err))
+			return rsp, nil
+		}
+	}
+	rsp := response.To(req, ttl(in))
+
+	oxr, err := request.GetObservedCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Join(errors.New("cannot get observed composite resource"), err))
+		return rsp, nil
+	}
+	log := f.log.WithValues("xr-apiversion", oxr.Resource.GetAPIVersion(), "xr-kind", oxr.Resource.GetKind(), "xr-name", oxr.Resource.GetName())
+
+	observed, err := request.GetObservedComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Join(errors.New("cannot get observed composed resources"), err))
+		return rsp, nil
+	}
+	clusters, err := observedClusters(observed)
+	if err != nil {
+		response.Fatal(rsp, err)
+		return rsp, nil
+	}
+
+	l, err := compose.Read(oxr.Resource.Object)
+	if err == nil {
+		var targets []compose.Target
+		if targets, err = compose.Plan(l, clusters.template()); err == nil {
+			err = f.respond(req, rsp, targets, clusters)
+		}
+	}
+	if err != nil {
+		log.Info("Cannot compose LeaderWorkerSet", "error", err)
+		invalid(rsp, err)
+	}
+	return rsp, nil
+}
+
+// respond sets the desired managed resources, passing through those of
+// earlier pipeline steps, and the composite resource's status.
+func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, targets []compose.Target, clusters observedSet) error {
+	desired, err := request.GetDesiredComposedResources(req)
+	if err != nil {
+		return errors.Join(errors.New("cannot get desired composed resources"), err)
+	}
+	for _, t := range targets {
+		dcd, err := desiredComposed(t, clusters)
+		if err != nil {
+			return err
+		}
+		desired[ResourceName(t.Cluster)] = dcd
+	}
+	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
+		return errors.Join(errors.New("cannot set desired composed resources"), err)
+	}
+
+	dxr, err := request.GetDesiredCompositeResource(req)
+	if err != nil {
+		return errors.Join(errors.New("cannot get desired composite resource"), err)
+	}
+	st := aggregate(targets, clusters)
+	if err := dxr.Resource.SetValue("status", st.object()); err != nil {
+		return errors.Join(errors.New("cannot set composite resource status"), err)
+	}
+	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+		return errors.Join(errors.New("cannot set desired composite resource"), err)
+	}
+	st.conditions(rsp)
+	return nil
+}
+
+// invalid reports input the function cannot compose, on the composite
+// resource and on its claim.
+func invalid(rsp *fnv1.RunFunctionResponse, err error) {
+	reason := ReasonInvalidSpec
+	var fe lws.FieldErrors
+	if !errors.As(err, &fe) {
+		reason = "ComposeFailed"
+	}
+	rsp.Results = append(rsp.Results, &fnv1.Result{
+		Severity: fnv1.Severity_SEVERITY_FATAL,
+		Message:  err.Error(),
+		Reason:   &reason,
+		Target:   fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
+	})
+}
+
+func ttl(in *v1alpha1.FunctionInput) time.Duration {
+	if in.TTL == nil {
+		return response.DefaultTTL
+	}
+	return in.TTL.Duration
+}
+
+// ResourcePrefix starts the pipeline name of each cluster's managed resource.
+const ResourcePrefix = "cluster-"
+
+// ResourceName is the pipeline name of a cluster's managed resource.
+func ResourceName(cluster string) resource.Name {
+	return resource.Name(ResourcePrefix + cluster)
+}

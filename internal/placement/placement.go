@@ -1,0 +1,145 @@
+// Package placement splits a LeaderWorkerSet's groups, and its rolling update
+// budget, over the target clusters of its placement. A group never spans
+// clusters: each cluster runs its share as a LeaderWorkerSet of its own.
+package placement
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+)
+
+// DefaultCluster is the cluster every group goes to without a placement: the
+// one reached through the ClusterProviderConfig named "default", which is
+// also Crossplane's default provider config reference.
+const DefaultCluster = "default"
+
+// Share is one cluster's part of a LeaderWorkerSet.
+type Share struct {
+	// Cluster is the cluster's name in the placement.
+	Cluster string
+	// ProviderConfig reaches the cluster.
+	ProviderConfig v1alpha1.ProviderConfigReference
+	// Groups is the number of groups the cluster runs.
+	Groups int32
+	// Offset is the index, over all clusters in placement order, of the
+	// cluster's first group.
+	Offset int32
+	// Rollout is the cluster's share of the rolling update budget.
+	Rollout v1alpha1.RolloutBudget
+}
+
+// Split gives each cluster of a defaulted, validated spec its share. Explicit
+// group counts are served first; the remaining groups are shared in
+// proportion to the weights (default 1), by largest remainder, ties going to
+// the cluster listed first, so the split is stable.
+func Split(s *v1alpha1.LeaderWorkerSetSpec) ([]Share, error) {
+	targets := clusters(s.Placement)
+	replicas := *s.Replicas
+	shares := make([]Share, len(targets))
+	var explicit int32
+	weights := make([]int64, len(targets))
+	for i, t := range targets {
+		shares[i] = Share{Cluster: t.Name, ProviderConfig: providerConfig(t)}
+		switch {
+		case t.Groups != nil:
+			shares[i].Groups = *t.Groups
+			explicit += *t.Groups
+		case t.Weight != nil:
+			weights[i] = int64(*t.Weight)
+		default:
+			weights[i] = 1
+		}
+	}
+	for i, n := range proportional(max(replicas-explicit, 0), weights) {
+		shares[i].Groups += n
+	}
+
+	c := s.RolloutStrategy.RollingUpdateConfiguration
+	unavail, err := lws.MaxUnavailable(c.MaxUnavailable, replicas)
+	if err != nil {
+		return nil, err
+	}
+	surge, err := lws.MaxSurge(c.MaxSurge, replicas)
+	if err != nil {
+		return nil, err
+	}
+	groups := make([]int64, len(shares))
+	for i := range shares {
+		groups[i] = int64(shares[i].Groups)
+	}
+	unavails, surges := proportional(unavail, groups), proportional(surge, groups)
+	var offset int32
+	for i := range shares {
+		sh := &shares[i]
+		sh.Offset = offset
+		offset += sh.Groups
+		sh.Rollout = v1alpha1.RolloutBudget{
+			Partition:      max(0, *c.Partition-sh.Offset),
+			MaxUnavailable: unavails[i],
+			MaxSurge:       surges[i],
+		}
+		// A cluster with groups and no budget could never roll. Give it one
+		// group of surge if the spec allows surge, else one of unavailability:
+		// the bound then holds per cluster rather than in total.
+		if sh.Groups > 0 && sh.Rollout.MaxUnavailable+sh.Rollout.MaxSurge == 0 {
+			if surge > 0 {
+				sh.Rollout.MaxSurge = 1
+			} else {
+				sh.Rollout.MaxUnavailable = 1
+			}
+		}
+	}
+	return shares, nil
+}
+
+func clusters(p *v1alpha1.Placement) []v1alpha1.ClusterTarget {
+	if p == nil || len(p.Clusters) == 0 {
+		return []v1alpha1.ClusterTarget{{Name: DefaultCluster}}
+	}
+	return p.Clusters
+}
+
+func providerConfig(t v1alpha1.ClusterTarget) v1alpha1.ProviderConfigReference {
+	if t.ProviderConfigRef == nil {
+		return v1alpha1.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: t.Name}
+	}
+	ref := *t.ProviderConfigRef
+	if ref.Kind == "" {
+		ref.Kind = v1alpha1.ClusterProviderConfigKind
+	}
+	return ref
+}
+
+// proportional splits total in proportion to weights by largest remainder.
+// Ties go to the lower index. With no weight at all, nothing is given out.
+func proportional(total int32, weights []int64) []int32 {
+	out := make([]int32, len(weights))
+	var sum int64
+	for _, w := range weights {
+		sum += w
+	}
+	if sum == 0 || total <= 0 {
+		return out
+	}
+	type rem struct {
+		i int
+		r int64
+	}
+	rems := make([]rem, len(weights))
+	var given int32
+	for i, w := range weights {
+		q := int64(total) * w
+		out[i] = int32(q / sum)
+		given += out[i]
+		rems[i] = rem{i, q % sum}
+	}
+	slices.SortStableFunc(rems, func(a, b rem) int { return cmp.Compare(b.r, a.r) })
+	for j := 0; given < total; j++ {
+		out[rems[j].i]++
+		given++
+	}
+	return out
+}
