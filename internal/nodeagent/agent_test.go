@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -86,6 +87,34 @@ func TestAgent(t *testing.T) {
 		if podReady(got) {
 			t.Error("failed pod still Ready")
 		}
+	})
+
+	t.Run("FailedStatefulSetPodIsReplaced", func(t *testing.T) {
+		t.Parallel()
+		ns := c.CreateNamespace(t, "fail-sts")
+		podLabels := map[string]string{"app": "web"}
+		sts := &appsv1.StatefulSet{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+			Spec: appsv1.StatefulSetSpec{
+				Replicas:            ptr(int32(1)),
+				PodManagementPolicy: appsv1.ParallelPodManagement,
+				Selector:            &metav1.LabelSelector{MatchLabels: podLabels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+					Spec:       pinnedPod(ns, "", "a-2").Spec,
+				},
+			},
+		}
+		if _, err := c.Clientset.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		first := waitPod(t, c, ns, "web-0", "Ready", podReady)
+		if err := agent.FailPod(ctx, ns, "web-0", "OOMKilled"); err != nil {
+			t.Fatal(err)
+		}
+		// The StatefulSet controller deletes the failed pod and creates a
+		// new one with the same name.
+		waitPod(t, c, ns, "web-0", "replaced and Ready", func(p *corev1.Pod) bool { return p.UID != first.UID && podReady(p) })
 	})
 
 	t.Run("DelayStartAndNeverReady", func(t *testing.T) {
@@ -245,6 +274,9 @@ func waitPod(t *testing.T, c *testenv.Cluster, ns, name, what string, cond func(
 	var pod *corev1.Pod
 	testenv.Eventually(t, timeout, fmt.Sprintf("pod %s/%s %s", ns, name, what), func(ctx context.Context) (bool, error) {
 		p, err := c.Clientset.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, testenv.Pendingf("pod does not exist")
+		}
 		if err != nil {
 			return false, err
 		}

@@ -153,24 +153,57 @@ func (a *Agent) updatePodStatus(ctx context.Context, namespace, name string, mut
 }
 
 // SetNodeNotReady makes a node's kubelet report Ready=False while it keeps
-// renewing its Lease, e.g. a broken container runtime. The agent stops
-// starting pods there; the node-lifecycle controller taints the node and
-// marks its pods NotReady.
+// renewing its Lease, e.g. a broken container runtime: the node turns
+// Ready=False and its pods Ready=False. The agent starts nothing there until
+// RecoverNode; the node-lifecycle controller taints the node.
 func (a *Agent) SetNodeNotReady(ctx context.Context, node string) error {
 	if err := a.setHealth(node, notReady); err != nil {
 		return err
 	}
-	return a.setNodeReady(ctx, node, corev1.ConditionFalse, "KubeletNotReady", "container runtime is down (injected by node agent)")
+	if err := a.setNodeReady(ctx, node, corev1.ConditionFalse, "KubeletNotReady", "container runtime is down (injected by node agent)"); err != nil {
+		return err
+	}
+	return a.markPodsNotReady(ctx, node)
 }
 
 // LoseNode simulates a node that vanished: its kubelet stops renewing the
-// Lease and handling pods, and the node reports Ready=Unknown at once
-// instead of after the node-monitor grace period.
+// Lease and handling pods. The node turns Ready=Unknown and its pods
+// Ready=False at once, which is what the node-lifecycle controller does
+// only after its grace period (50s by default, too slow for tests); the
+// controller then taints the node unreachable as usual.
 func (a *Agent) LoseNode(ctx context.Context, node string) error {
 	if err := a.setHealth(node, lost); err != nil {
 		return err
 	}
-	return a.setNodeReady(ctx, node, corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status.")
+	if err := a.setNodeReady(ctx, node, corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status."); err != nil {
+		return err
+	}
+	return a.markPodsNotReady(ctx, node)
+}
+
+// markPodsNotReady sets Ready=False on the node's pods, as the
+// node-lifecycle controller does for an unhealthy node.
+func (a *Agent) markPodsNotReady(ctx context.Context, node string) error {
+	pods, err := a.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return fmt.Errorf("listing pods of node %s: %w", node, err)
+	}
+	now := time.Now()
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if isTerminal(p) || conditionStatus(p.Status.Conditions, corev1.PodReady) == corev1.ConditionFalse {
+			continue
+		}
+		err := a.updatePodStatus(ctx, p.Namespace, p.Name, func(pod *corev1.Pod) error {
+			pod.Status.Conditions = mergeConditions(pod.Status.Conditions, now,
+				corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "NodeNotReady"})
+			return nil
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecoverNode brings a NotReady or lost node back: heartbeats resume, it

@@ -87,7 +87,7 @@ func TestInvalidNamesTheField(t *testing.T) {
 		"metadata": map[string]any{"name": "bad"},
 		"spec": map[string]any{
 			"replicas":             int64(2),
-			"leaderWorkerTemplate": map[string]any{"size": int64(4), "subGroupPolicy": map[string]any{"subGroupSize": int64(3)}, "workerTemplate": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c"}}}}},
+			"leaderWorkerTemplate": map[string]any{"size": int64(8), "subGroupPolicy": map[string]any{"subGroupSize": int64(3)}, "workerTemplate": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c"}}}}},
 		},
 	}
 	for kind, render := range map[string]func(map[string]any) ([]ClusterObject, error){"composed": Composed, "objects": Objects} {

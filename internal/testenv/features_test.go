@@ -135,4 +135,3 @@ func testDesignFeatures(t *testing.T, c *testenv.Cluster) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
