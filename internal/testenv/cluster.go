@@ -371,7 +371,7 @@ func (c *Cluster) ProcessIDs() map[string]int {
 func (c *Cluster) RSS() (map[string]int64, error) {
 	out := map[string]int64{}
 	for name, pid := range c.ProcessIDs() {
-		rss, err := processRSS(pid)
+		rss, err := ProcessRSS(pid)
 		if err != nil {
 			return nil, err
 		}

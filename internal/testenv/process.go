@@ -120,10 +120,12 @@ func (p *process) pid() int { return p.cmd.Process.Pid }
 
 // rss reads the resident set size of the process from /proc.
 func (p *process) rss() (int64, error) {
-	return processRSS(p.pid())
+	return ProcessRSS(p.pid())
 }
 
-func processRSS(pid int) (int64, error) {
+// ProcessRSS reads the resident set size, in bytes, of a process from
+// /proc (Linux only).
+func ProcessRSS(pid int) (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, fmt.Errorf("reading status of pid %d: %w", pid, err)

@@ -1,0 +1,166 @@
+package apis_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// crds returns the CRDs of the packages: the provider's as generated, and
+// those Crossplane derives from the two XRDs, derived with Crossplane's own
+// code.
+func crds(t *testing.T) []*extv1.CustomResourceDefinition {
+	t.Helper()
+	var out []*extv1.CustomResourceDefinition
+	files, _ := filepath.Glob("../package/provider/crds/*.yaml")
+	for _, f := range files {
+		crd := &extv1.CustomResourceDefinition{}
+		read(t, f, crd)
+		out = append(out, crd)
+	}
+	for _, f := range []string{"definition-xleaderworkersets.yaml", "definition-leaderworkersets.yaml"} {
+		xrd := &xpv1.CompositeResourceDefinition{}
+		read(t, filepath.Join("../package/configuration", f), xrd)
+		xr, err := xcrd.ForCompositeResource(xrd)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, xr)
+		if xrd.Spec.ClaimNames != nil {
+			claim, err := xcrd.ForCompositeResourceClaim(xrd)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			out = append(out, claim)
+		}
+	}
+	// Crossplane makes its XRD the owner; there is no XRD here.
+	for _, crd := range out {
+		crd.OwnerReferences = nil
+	}
+	return out
+}
+
+func read(t *testing.T, file string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, into); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}
+
+func object(t *testing.T, file string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	read(t, file, &u.Object)
+	return u
+}
+
+// TestSchemas installs the generated CRDs and the CRDs Crossplane derives
+// from the XRDs into a real API server: every example is accepted, and what
+// the schema can express about invalid input is rejected before any
+// controller runs, with the field named.
+func TestSchemas(t *testing.T) {
+	c := testenv.Start(t, testenv.Options{WithoutControllerManager: true, WithoutScheduler: true, WithoutNodeAgent: true, CRDs: crds(t)})
+	ctx := context.Background()
+
+	examples, _ := filepath.Glob("../examples/*.yaml")
+	for _, f := range examples {
+		u := object(t, f)
+		if !strings.HasPrefix(u.GetAPIVersion(), "lws.crossplane.io/") {
+			continue
+		}
+		t.Run("Accepts/"+filepath.Base(f), func(t *testing.T) {
+			if err := c.Client.Create(ctx, u); err != nil {
+				t.Errorf("%s rejected: %v", f, err)
+			}
+		})
+	}
+
+	cases := map[string]struct {
+		reason string
+		edit   func(spec map[string]any)
+		want   string
+	}{
+		"NegativeReplicas": {
+			reason: "replicas has a minimum of 0.",
+			edit:   func(s map[string]any) { s["replicas"] = int64(-1) },
+			want:   "spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0",
+		},
+		"ZeroSize": {
+			reason: "size has a minimum of 1.",
+			edit:   func(s map[string]any) { lwt(s)["size"] = int64(0) },
+			want:   "spec.leaderWorkerTemplate.size: Invalid value: 0: spec.leaderWorkerTemplate.size in body should be greater than or equal to 1",
+		},
+		"UnknownRestartPolicy": {
+			reason: "restartPolicy is an enum.",
+			edit:   func(s map[string]any) { lwt(s)["restartPolicy"] = "Sometimes" },
+			want:   `spec.leaderWorkerTemplate.restartPolicy: Unsupported value: "Sometimes"`,
+		},
+		"UnknownStartupPolicy": {
+			reason: "startupPolicy is an enum.",
+			edit:   func(s map[string]any) { s["startupPolicy"] = "Whenever" },
+			want:   `spec.startupPolicy: Unsupported value: "Whenever"`,
+		},
+		"ProductOverflow": {
+			reason: "replicas × size must fit an int32 (a CEL rule).",
+			edit:   func(s map[string]any) { s["replicas"] = int64(100000); lwt(s)["size"] = int64(1000000) },
+			want:   "the product of replicas and worker replicas must not exceed 2147483647",
+		},
+		"ZeroSubGroupSize": {
+			reason: "subGroupSize must be at least 1 (a CEL rule).",
+			edit:   func(s map[string]any) { lwt(s)["subGroupPolicy"] = map[string]any{"subGroupSize": int64(0)} },
+			want:   "subGroupSize must be equal or greater than 1",
+		},
+		"GroupsAndWeight": {
+			reason: "A cluster has an explicit group count or a weight (a CEL rule).",
+			edit: func(s map[string]any) {
+				s["placement"] = map[string]any{"clusters": []any{map[string]any{"name": "a", "groups": int64(1), "weight": int64(1)}}}
+			},
+			want: "set groups or weight, not both",
+		},
+		"BadClusterName": {
+			reason: "Cluster names become parts of resource names.",
+			edit: func(s map[string]any) {
+				s["placement"] = map[string]any{"clusters": []any{map[string]any{"name": "Not_A_Name"}}}
+			},
+			want: "spec.placement.clusters[0].name: Invalid value",
+		},
+		"NoContainers": {
+			reason: "A worker template needs containers.",
+			edit:   func(s map[string]any) { lwt(s)["workerTemplate"] = map[string]any{"spec": map[string]any{}} },
+			want:   "spec.leaderWorkerTemplate.workerTemplate.spec.containers: Required value",
+		},
+	}
+	for name, tc := range cases {
+		for _, kind := range []string{"LeaderWorkerSet", "XLeaderWorkerSet"} {
+			t.Run("Rejects/"+kind+"/"+name, func(t *testing.T) {
+				u := object(t, "../examples/leaderworkerset.yaml")
+				u.SetKind(kind)
+				u.SetName(strings.ToLower(name))
+				tc.edit(u.Object["spec"].(map[string]any))
+				err := c.Client.Create(ctx, u)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s\nCreate(...): want an error containing %q, got %v", tc.reason, tc.want, err)
+				}
+			})
+		}
+	}
+}
+
+func lwt(spec map[string]any) map[string]any {
+	return spec["leaderWorkerTemplate"].(map[string]any)
+}

@@ -1,0 +1,237 @@
+package testenv_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// Benchmarks run only with -bench; see BENCHMARKS.md for the commands and
+// recorded figures.
+
+const mib = 1 << 20
+
+// BenchmarkClusterStart measures start-up to a usable cluster (etcd, API
+// server, controller manager, scheduler, node agent with 8 nodes) and the
+// resident memory of its processes.
+func BenchmarkClusterStart(b *testing.B) {
+	var startup time.Duration
+	var rssTotal int64
+	for range b.N {
+		c := testenv.Start(b, testenv.Options{})
+		startup += c.StartupDuration
+		rss, err := c.RSS()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for name, v := range rss {
+			rssTotal += v
+			b.ReportMetric(float64(v)/mib, "MiB-"+name)
+		}
+		if err := c.Stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(startup.Seconds()/float64(b.N), "s-to-ready")
+	b.ReportMetric(float64(rssTotal)/mib/float64(b.N), "MiB-processes")
+	b.ReportMetric(float64(selfRSS(b))/mib, "MiB-test-process")
+}
+
+// floorPools gives the 512 pods room: 16 nodes at 110 pods each.
+var floorPools = []nodeagent.Pool{
+	{Name: "pool-a", Nodes: 8, Zone: "zone-a", RackSize: 4},
+	{Name: "pool-b", Nodes: 8, Zone: "zone-b", RackSize: 4},
+}
+
+// BenchmarkFloor512 is the floor any LWS implementation on this control
+// plane pays: 64 groups of 8 as bare StatefulSets (one leader StatefulSet
+// of 64 replicas plus 64 worker StatefulSets of 7 replicas with
+// ordinals.start 1, Parallel), all created up front, until all 512 pods
+// and all 65 StatefulSets are ready. A fresh cluster per iteration, started
+// outside the timer.
+func BenchmarkFloor512(b *testing.B) {
+	benchFloor(b, 1, 64)
+}
+
+// BenchmarkFloor512TwoClusters splits the same 64 groups over two clusters
+// of 32 groups each, created at once.
+func BenchmarkFloor512TwoClusters(b *testing.B) {
+	benchFloor(b, 2, 32)
+}
+
+func benchFloor(b *testing.B, clusters, groupsPerCluster int) {
+	const groupSize = 8
+	var podsReady, stsReady time.Duration
+	var apiserverRSS int64
+	for range b.N {
+		b.StopTimer()
+		cs := testenv.StartN(b, clusters, testenv.Options{Name: "floor", NodeAgent: nodeagent.Config{Pools: floorPools}})
+		b.StartTimer()
+
+		var wg sync.WaitGroup
+		results := make([]floorResult, clusters)
+		for i, c := range cs {
+			wg.Go(func() { results[i] = runFloor(b, c, groupsPerCluster, groupSize) })
+		}
+		wg.Wait()
+
+		b.StopTimer()
+		var maxPods, maxSts time.Duration
+		for _, r := range results {
+			maxPods, maxSts = max(maxPods, r.podsReady), max(maxSts, r.stsReady)
+		}
+		podsReady += maxPods
+		stsReady += maxSts
+		for _, c := range cs {
+			rss, err := c.RSS()
+			if err != nil {
+				b.Fatal(err)
+			}
+			apiserverRSS = max(apiserverRSS, rss[testenv.ComponentAPIServer])
+			if err := c.Stop(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(podsReady.Seconds()/float64(b.N), "s-pods-ready")
+	b.ReportMetric(stsReady.Seconds()/float64(b.N), "s-sts-ready")
+	b.ReportMetric(float64(apiserverRSS)/mib, "MiB-apiserver-max")
+}
+
+type floorResult struct{ podsReady, stsReady time.Duration }
+
+// runFloor creates the groups in a new namespace of c and waits, through
+// watches rather than polling 512 pods, until all pods and StatefulSets are
+// ready.
+func runFloor(b *testing.B, c *testenv.Cluster, groups, groupSize int) floorResult {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ns := c.CreateNamespace(b, "floor")
+	wantPods := groups * groupSize
+
+	var (
+		mu        sync.Mutex
+		readyPods = map[string]bool{}
+		readySts  = map[string]bool{}
+		res       floorResult
+		podsDone  = make(chan struct{})
+		stsDone   = make(chan struct{})
+		start     time.Time
+	)
+	factory := informers.NewSharedInformerFactoryWithOptions(c.Clientset, 0, informers.WithNamespace(ns))
+	onPod := func(obj any) {
+		p, ok := obj.(*corev1.Pod)
+		if !ok {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		readyPods[p.Name] = podReady(p)
+		if res.podsReady == 0 && countTrue(readyPods) == wantPods {
+			res.podsReady = time.Since(start)
+			close(podsDone)
+		}
+	}
+	onSts := func(obj any) {
+		s, ok := obj.(*appsv1.StatefulSet)
+		if !ok {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		readySts[s.Name] = s.Spec.Replicas != nil && s.Status.ReadyReplicas == *s.Spec.Replicas &&
+			s.Status.ObservedGeneration == s.Generation
+		if res.stsReady == 0 && countTrue(readySts) == groups+1 {
+			res.stsReady = time.Since(start)
+			close(stsDone)
+		}
+	}
+	handler := func(f func(any)) cache.ResourceEventHandlerFuncs {
+		return cache.ResourceEventHandlerFuncs{AddFunc: f, UpdateFunc: func(_, o any) { f(o) }}
+	}
+	if _, err := factory.Core().V1().Pods().Informer().AddEventHandler(handler(onPod)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := factory.Apps().V1().StatefulSets().Informer().AddEventHandler(handler(onSts)); err != nil {
+		b.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	factory.WaitForCacheSync(ctx.Done())
+
+	mu.Lock()
+	start = time.Now()
+	mu.Unlock()
+	sets := []*appsv1.StatefulSet{floorStatefulSet(ns, "leader", int32(groups), 0)}
+	for g := range groups {
+		sets = append(sets, floorStatefulSet(ns, fmt.Sprintf("leader-%d", g), int32(groupSize-1), 1))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(sets))
+	for _, s := range sets {
+		wg.Go(func() {
+			if _, err := c.Clientset.AppsV1().StatefulSets(ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatalf("creating StatefulSets: %v", err)
+	}
+	for _, done := range []chan struct{}{podsDone, stsDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			mu.Lock()
+			b.Fatalf("cluster %s: %d/%d pods and %d/%d StatefulSets ready at timeout", c.Name,
+				countTrue(readyPods), wantPods, countTrue(readySts), groups+1)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return res
+}
+
+// floorStatefulSet is a bare group StatefulSet: Parallel, with the given
+// first ordinal, like the leader and worker StatefulSets of the design.
+func floorStatefulSet(ns, name string, replicas, start int32) *appsv1.StatefulSet {
+	return newStatefulSet(ns, name, replicas, func(s *appsv1.StatefulSet) {
+		if start != 0 {
+			s.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: start}
+		}
+		s.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr(int64(0))
+	})
+}
+
+func countTrue(m map[string]bool) int {
+	n := 0
+	for _, v := range m {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+func selfRSS(b *testing.B) int64 {
+	rss, err := testenv.ProcessRSS(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rss
+}
