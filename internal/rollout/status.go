@@ -1,0 +1,137 @@
+package rollout
+
+import (
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LeaderWorkerSet condition types, reasons and messages, as upstream sets
+// them (spec §1.7).
+const (
+	ConditionAvailable        = "Available"
+	ConditionProgressing      = "Progressing"
+	ConditionUpdateInProgress = "UpdateInProgress"
+
+	ReasonAllGroupsReady    = "AllGroupsReady"
+	ReasonGroupsProgressing = "GroupsProgressing"
+	ReasonGroupsUpdating    = "GroupsUpdating"
+
+	MessageAvailable        = "All replicas are ready"
+	MessageProgressing      = "Replicas are progressing"
+	MessageUpdateInProgress = "Rolling Upgrade is in progress"
+)
+
+var (
+	reasons  = map[string]string{ConditionAvailable: ReasonAllGroupsReady, ConditionProgressing: ReasonGroupsProgressing, ConditionUpdateInProgress: ReasonGroupsUpdating}
+	messages = map[string]string{ConditionAvailable: MessageAvailable, ConditionProgressing: MessageProgressing, ConditionUpdateInProgress: MessageUpdateInProgress}
+
+	// exclusive pairs: one True turns the other False. Progressing and
+	// UpdateInProgress may both be True.
+	exclusive = map[string][]string{
+		ConditionAvailable:        {ConditionProgressing, ConditionUpdateInProgress},
+		ConditionProgressing:      {ConditionAvailable},
+		ConditionUpdateInProgress: {ConditionAvailable},
+	}
+)
+
+// LeaderPod is one leader pod as the status sees it.
+type LeaderPod struct {
+	// Index is its group index.
+	Index int32
+	// HasWorkers: its worker StatefulSet exists (always true for size 1).
+	HasWorkers bool
+	// Ready and Updated as in Group.
+	Ready, Updated bool
+}
+
+// Status is the LeaderWorkerSet status of one cluster.
+type Status struct {
+	ReadyReplicas   int32
+	UpdatedReplicas int32
+	// Active are the conditions that are True, the first one naming the
+	// event reason when they change.
+	Active []string
+	// UpdateDone: every group up to R is updated and ready and no partition
+	// holds any back, so old revisions may go.
+	UpdateDone bool
+}
+
+// StatusOf computes the status from every leader pod, surge included
+// (spec §5.5). A leader whose worker StatefulSet does not exist yet is not
+// counted at all.
+func StatusOf(spec Spec, leaders []LeaderPod) Status {
+	var st Status
+	var inWindow, updatedInWindow, readyNonBurst, updatedReadyInWindow int32
+	for _, l := range leaders {
+		if !l.HasWorkers {
+			continue
+		}
+		window := l.Index < spec.Replicas && l.Index >= spec.Partition
+		if window {
+			inWindow++
+		}
+		if l.Ready {
+			st.ReadyReplicas++
+		}
+		if l.Updated {
+			st.UpdatedReplicas++
+			if window {
+				updatedInWindow++
+			}
+		}
+		if l.Index < spec.Replicas && l.Ready {
+			readyNonBurst++
+			if l.Updated && window {
+				updatedReadyInWindow++
+			}
+		}
+	}
+	switch {
+	case updatedInWindow < inWindow:
+		st.Active = []string{ConditionUpdateInProgress, ConditionProgressing}
+	case readyNonBurst == spec.Replicas && updatedReadyInWindow == inWindow:
+		st.Active = []string{ConditionAvailable}
+	default:
+		st.Active = []string{ConditionProgressing}
+	}
+	st.UpdateDone = spec.Partition == 0 && updatedReadyInWindow == spec.Replicas
+	return st
+}
+
+// MergeConditions brings conditions up to date with the active types of a
+// generation, and reports whether anything changed. An active type is set
+// True (replaced when its status or generation differs); its exclusive
+// counterparts that are True turn False, keeping their reason and message,
+// as upstream's do; a type never set stays absent.
+func MergeConditions(conditions []metav1.Condition, active []string, generation int64, now metav1.Time) ([]metav1.Condition, bool) {
+	out := slices.Clone(conditions)
+	changed := false
+	find := func(t string) int {
+		return slices.IndexFunc(out, func(c metav1.Condition) bool { return c.Type == t })
+	}
+	for _, t := range active {
+		want := metav1.Condition{Type: t, Status: metav1.ConditionTrue, Reason: reasons[t], Message: messages[t], ObservedGeneration: generation, LastTransitionTime: now}
+		switch i := find(t); {
+		case i < 0:
+			out = append(out, want)
+			changed = true
+		case out[i].Status != metav1.ConditionTrue || out[i].ObservedGeneration != generation:
+			out[i] = want
+			changed = true
+		}
+		for _, x := range exclusive[t] {
+			if i := find(x); i >= 0 && out[i].Status == metav1.ConditionTrue && !slices.Contains(active, x) {
+				out[i].Status, out[i].LastTransitionTime, out[i].ObservedGeneration = metav1.ConditionFalse, now, generation
+				changed = true
+			}
+		}
+	}
+	for i := range out {
+		if out[i].ObservedGeneration != generation {
+			out[i].ObservedGeneration = generation
+			changed = true
+		}
+	}
+	return out, changed
+}
