@@ -12,17 +12,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
-)
-
-// LeaderWorkerSet condition types and reasons, as upstream sets them.
-const (
-	ConditionAvailable        = "Available"
-	ConditionProgressing      = "Progressing"
-	ConditionUpdateInProgress = "UpdateInProgress"
-
-	ReasonAllGroupsReady    = "AllGroupsReady"
-	ReasonGroupsProgressing = "GroupsProgressing"
-	ReasonGroupsUpdating    = "GroupsUpdating"
+	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 )
 
 // status is the LeaderWorkerSet status summed over clusters.
@@ -55,8 +45,8 @@ func aggregate(targets []compose.Target, observed observedSet) status {
 			cs.Message = ready.Message
 		}
 		fresh := at.ObservedGeneration == mr.Generation
-		st.available = st.available && fresh && meta.IsStatusConditionTrue(at.Conditions, ConditionAvailable)
-		st.updating = st.updating || meta.IsStatusConditionTrue(at.Conditions, ConditionUpdateInProgress)
+		st.available = st.available && fresh && meta.IsStatusConditionTrue(at.Conditions, rollout.ConditionAvailable)
+		st.updating = st.updating || meta.IsStatusConditionTrue(at.Conditions, rollout.ConditionUpdateInProgress)
 		st.ReadyReplicas += cs.ReadyReplicas
 		st.UpdatedReplicas += cs.UpdatedReplicas
 		st.Replicas += cs.Replicas
@@ -93,28 +83,21 @@ func (st status) object() map[string]any {
 // composite resource and its claim, with upstream's exclusivity: Available
 // excludes the other two.
 func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
-	type cond struct {
-		typ, reason, message string
-	}
-	all := []cond{
-		{ConditionAvailable, ReasonAllGroupsReady, "All replicas are ready"},
-		{ConditionProgressing, ReasonGroupsProgressing, "Replicas are progressing"},
-		{ConditionUpdateInProgress, ReasonGroupsUpdating, "Rolling Upgrade is in progress"},
-	}
 	var active []string
 	switch {
 	case st.updating:
-		active = []string{ConditionUpdateInProgress, ConditionProgressing}
+		active = []string{rollout.ConditionUpdateInProgress, rollout.ConditionProgressing}
 	case st.available:
-		active = []string{ConditionAvailable}
+		active = []string{rollout.ConditionAvailable}
 	default:
-		active = []string{ConditionProgressing}
+		active = []string{rollout.ConditionProgressing}
 	}
-	for _, c := range all {
+	for _, typ := range []string{rollout.ConditionAvailable, rollout.ConditionProgressing, rollout.ConditionUpdateInProgress} {
 		set := response.ConditionFalse
-		if slices.Contains(active, c.typ) {
+		if slices.Contains(active, typ) {
 			set = response.ConditionTrue
 		}
-		set(rsp, c.typ, c.reason).WithMessage(c.message).TargetCompositeAndClaim()
+		reason, message := rollout.ReasonAndMessage(typ)
+		set(rsp, typ, reason).WithMessage(message).TargetCompositeAndClaim()
 	}
 }

@@ -35,6 +35,11 @@ var (
 	}
 )
 
+// ReasonAndMessage are upstream's reason and message of a condition type.
+func ReasonAndMessage(condition string) (reason, message string) {
+	return reasons[condition], messages[condition]
+}
+
 // LeaderPod is one leader pod as the status sees it.
 type LeaderPod struct {
 	// Index is its group index.

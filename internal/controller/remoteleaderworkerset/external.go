@@ -1,0 +1,148 @@
+// Package remoteleaderworkerset is the provider's controller for
+// RemoteLeaderWorkerSets: a thin gather → plan → apply shell, on
+// crossplane-runtime's managed reconciler, over package groups.
+package remoteleaderworkerset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/groups"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+)
+
+// Clusters reaches the target cluster of a managed resource through its
+// provider config, with a client whose reads come from a cache that watches
+// the cluster.
+type Clusters interface {
+	Client(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (client.Client, error)
+}
+
+type connector struct {
+	usage    *resource.ProviderConfigUsageTracker
+	clusters Clusters
+	recorder event.Recorder
+}
+
+// Connect tracks the provider config's use and reaches the cluster. A
+// cluster that cannot be reached fails only its own managed resources.
+func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.TypedExternalClient[*v1alpha1.RemoteLeaderWorkerSet], error) {
+	if err := c.usage.Track(ctx, mr); err != nil {
+		return nil, fmt.Errorf("cannot track provider config usage: %w", err)
+	}
+	remote, err := c.clusters.Client(ctx, mr)
+	if err != nil {
+		return nil, err
+	}
+	return &external{remote: remote, recorder: c.recorder}, nil
+}
+
+// external is one reconcile's view of a target cluster. Observe plans;
+// Create and Update apply that plan.
+type external struct {
+	remote   client.Client
+	recorder event.Recorder
+	plan     *groups.Plan
+}
+
+func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.ExternalObservation, error) {
+	s, err := gather(ctx, e.remote, mr.Spec.ForProvider)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if mr.GetDeletionTimestamp() != nil {
+		return managed.ExternalObservation{ResourceExists: s.Leader != nil || len(s.Revisions) > 0, ResourceUpToDate: true}, nil
+	}
+	p, err := groups.Compute(s, mr.Status.AtProvider.Conditions, mr.Generation, metav1.Now())
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	e.plan = p
+	mr.Status.AtProvider = p.Observation
+	switch {
+	case p.Available:
+		mr.SetConditions(xpv2.Available())
+	case s.Leader == nil:
+		mr.SetConditions(xpv2.Creating())
+	default:
+		mr.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("%d of %d groups ready, %d updated", p.Observation.ReadyReplicas, mr.Spec.ForProvider.Replicas, p.Observation.UpdatedReplicas)))
+	}
+	if p.StatusEvent != nil {
+		e.record(mr, *p.StatusEvent)
+	}
+	return managed.ExternalObservation{ResourceExists: s.Leader != nil, ResourceUpToDate: !p.Changes()}, nil
+}
+
+func (e *external) Create(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.ExternalCreation, error) {
+	return managed.ExternalCreation{}, e.apply(ctx, mr)
+}
+
+func (e *external) Update(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.ExternalUpdate, error) {
+	return managed.ExternalUpdate{}, e.apply(ctx, mr)
+}
+
+func (e *external) apply(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error {
+	if e.plan == nil {
+		return errors.New("no plan: Observe did not run")
+	}
+	if err := apply(ctx, e.remote, e.plan); err != nil {
+		return err
+	}
+	for _, ev := range e.plan.Events {
+		e.record(mr, ev)
+	}
+	return nil
+}
+
+func (e *external) record(mr *v1alpha1.RemoteLeaderWorkerSet, ev groups.Event) {
+	if ev.Warning {
+		e.recorder.Event(mr, event.Warning(event.Reason(ev.Reason), errors.New(ev.Message)))
+		return
+	}
+	e.recorder.Event(mr, event.Normal(event.Reason(ev.Reason), ev.Message))
+}
+
+// Delete removes what the provider created in the target cluster: the
+// leader StatefulSet in the foreground, so that it exists until its leaders,
+// and through them every group, are gone; the shared Services; and the
+// revisions. A management policy without Delete never gets here, and
+// orphans them.
+func (e *external) Delete(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.ExternalDelete, error) {
+	p := mr.Spec.ForProvider
+	ours := []client.DeleteAllOfOption{client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name}}
+	leader := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}}
+	if err := e.remote.Delete(ctx, leader, client.PropagationPolicy(metav1.DeletePropagationForeground)); client.IgnoreNotFound(err) != nil {
+		return managed.ExternalDelete{}, fmt.Errorf("cannot delete leader StatefulSet: %w", err)
+	}
+	// Services can not be deleted as a collection. Group Services go with
+	// their leaders; the shared ones have no owner.
+	var svcs corev1.ServiceList
+	if err := e.remote.List(ctx, &svcs, client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name}); err != nil {
+		return managed.ExternalDelete{}, fmt.Errorf("cannot list Services: %w", err)
+	}
+	for i := range svcs.Items {
+		if len(svcs.Items[i].OwnerReferences) > 0 {
+			continue
+		}
+		if err := e.remote.Delete(ctx, &svcs.Items[i]); client.IgnoreNotFound(err) != nil {
+			return managed.ExternalDelete{}, fmt.Errorf("cannot delete Service %s: %w", svcs.Items[i].Name, err)
+		}
+	}
+	if err := e.remote.DeleteAllOf(ctx, &appsv1.ControllerRevision{}, ours...); err != nil {
+		return managed.ExternalDelete{}, fmt.Errorf("cannot delete revisions: %w", err)
+	}
+	return managed.ExternalDelete{}, nil
+}
+
+func (e *external) Disconnect(context.Context) error { return nil }

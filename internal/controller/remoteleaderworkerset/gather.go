@@ -1,0 +1,67 @@
+package remoteleaderworkerset
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/groups"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+)
+
+// gather reads a LeaderWorkerSet's objects from a target cluster's cache.
+func gather(ctx context.Context, c client.Reader, p v1alpha1.RemoteLeaderWorkerSetParameters) (*groups.State, error) {
+	s := &groups.State{Params: p, Nodes: map[string]*corev1.Node{}}
+	ours := []client.ListOption{client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name}}
+
+	var sts appsv1.StatefulSetList
+	if err := c.List(ctx, &sts, ours...); err != nil {
+		return nil, fmt.Errorf("cannot list StatefulSets: %w", err)
+	}
+	for i := range sts.Items {
+		if sts.Items[i].Name == p.Name {
+			s.Leader = &sts.Items[i]
+			continue
+		}
+		s.Workers = append(s.Workers, sts.Items[i])
+	}
+	var revs appsv1.ControllerRevisionList
+	if err := c.List(ctx, &revs, ours...); err != nil {
+		return nil, fmt.Errorf("cannot list ControllerRevisions: %w", err)
+	}
+	s.Revisions = revs.Items
+	var pods corev1.PodList
+	if err := c.List(ctx, &pods, ours...); err != nil {
+		return nil, fmt.Errorf("cannot list pods: %w", err)
+	}
+	s.Pods = pods.Items
+	var svcs corev1.ServiceList
+	if err := c.List(ctx, &svcs, ours...); err != nil {
+		return nil, fmt.Errorf("cannot list Services: %w", err)
+	}
+	s.Services = svcs.Items
+
+	if p.Metadata.Annotations[lws.AnnotationExclusiveTopology] == "" {
+		return s, nil
+	}
+	for _, pod := range s.Pods {
+		n := pod.Spec.NodeName
+		if n == "" || s.Nodes[n] != nil {
+			continue
+		}
+		node := &corev1.Node{}
+		if err := c.Get(ctx, client.ObjectKey{Name: n}, node); err != nil {
+			if kerrors.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("cannot get node %s: %w", n, err)
+		}
+		s.Nodes[n] = node
+	}
+	return s, nil
+}

@@ -1,0 +1,106 @@
+package remoteleaderworkerset
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+)
+
+// indexTarget indexes managed resources by the LeaderWorkerSet they run in
+// a cluster, to find them from a change in that cluster.
+const indexTarget = "lws.crossplane.io/target"
+
+// Target is a LeaderWorkerSet in a target cluster: the provider config that
+// reaches the cluster and the LeaderWorkerSet's namespace and name there.
+type Target struct {
+	ConfigKind, ConfigNamespace, ConfigName string
+	Namespace, Name                         string
+}
+
+func (t Target) String() string {
+	return t.ConfigKind + "/" + t.ConfigNamespace + "/" + t.ConfigName + "/" + t.Namespace + "/" + t.Name
+}
+
+// TargetOf is where a managed resource's LeaderWorkerSet runs.
+func TargetOf(mr *v1alpha1.RemoteLeaderWorkerSet) Target {
+	t := Target{ConfigKind: v1alpha1.ClusterProviderConfigKind, ConfigName: "default", Namespace: mr.Spec.ForProvider.Namespace, Name: mr.Spec.ForProvider.Name}
+	if ref := mr.GetProviderConfigReference(); ref != nil {
+		t.ConfigKind, t.ConfigName = ref.Kind, ref.Name
+	}
+	if t.ConfigKind == v1alpha1.ProviderConfigKind {
+		t.ConfigNamespace = mr.GetNamespace()
+	}
+	return t
+}
+
+// Enqueuer turns changes in target clusters into reconciles of the managed
+// resources they belong to.
+type Enqueuer struct {
+	reader client.Reader
+	events chan ctrlevent.GenericEvent
+}
+
+// NewEnqueuer returns an Enqueuer that reads managed resources from reader,
+// which must be the manager's cache once Setup has indexed it.
+func NewEnqueuer(reader client.Reader) *Enqueuer {
+	return &Enqueuer{reader: reader, events: make(chan ctrlevent.GenericEvent, 1024)}
+}
+
+// Changed reports a change of a remote object in the cluster of a provider
+// config. Objects without the LeaderWorkerSet name label are not ours.
+func (e *Enqueuer) Changed(ctx context.Context, configKind, configNamespace, configName string, obj client.Object) {
+	name := obj.GetLabels()[lws.LabelName]
+	if name == "" {
+		return
+	}
+	t := Target{ConfigKind: configKind, ConfigNamespace: configNamespace, ConfigName: configName, Namespace: obj.GetNamespace(), Name: name}
+	var l v1alpha1.RemoteLeaderWorkerSetList
+	if err := e.reader.List(ctx, &l, client.MatchingFields{indexTarget: t.String()}); err != nil {
+		return // The poll interval is the safety net.
+	}
+	for i := range l.Items {
+		e.events <- ctrlevent.GenericEvent{Object: &l.Items[i]}
+	}
+}
+
+// Setup adds the RemoteLeaderWorkerSet controller to a manager.
+func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *Enqueuer) error {
+	name := managed.ControllerName(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind.GroupKind().String())
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.RemoteLeaderWorkerSet{}, indexTarget, func(o client.Object) []string {
+		return []string{TargetOf(o.(*v1alpha1.RemoteLeaderWorkerSet)).String()}
+	}); err != nil {
+		return fmt.Errorf("cannot index managed resources by target: %w", err)
+	}
+	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the record API.
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind),
+		managed.WithTypedExternalConnector[*v1alpha1.RemoteLeaderWorkerSet](&connector{
+			usage:    resource.NewProviderConfigUsageTracker(mgr.GetClient(), &v1alpha1.ProviderConfigUsage{}),
+			clusters: clusters,
+			recorder: recorder,
+		}),
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithRecorder(recorder),
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithManagementPolicies(),
+	)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		For(&v1alpha1.RemoteLeaderWorkerSet{}, builder.WithPredicates(resource.DesiredStateChanged())).
+		WatchesRawSource(source.Channel(enqueuer.events, &handler.EnqueueRequestForObject{})).
+		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
+}

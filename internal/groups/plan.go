@@ -1,0 +1,243 @@
+package groups
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/podmeta"
+	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
+)
+
+// Identity is what a gated pod is given before its gate is lifted.
+type Identity struct {
+	Pod         *corev1.Pod
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// Event is an event to record on the managed resource, with upstream's
+// reasons (spec §5.10).
+type Event struct {
+	Warning bool
+	Reason  string
+	Message string
+}
+
+// Plan is every change a cluster needs, and the status it has.
+type Plan struct {
+	// Revision is a ControllerRevision to create for the current template.
+	Revision *appsv1.ControllerRevision
+	// Leader is the leader StatefulSet to apply, nil when it is up to date.
+	Leader *appsv1.StatefulSet
+	// Services and Workers are objects to create.
+	Services []*corev1.Service
+	Workers  []*appsv1.StatefulSet
+	// Identities are gated pods to label, annotate and release.
+	Identities []Identity
+	// Restarts are leader pods to delete, in the foreground, to recreate
+	// their groups.
+	Restarts []*corev1.Pod
+	// Prune are ControllerRevisions no group needs any more.
+	Prune []*appsv1.ControllerRevision
+
+	// Events describe the changes; StatusEvent, when set, the status.
+	Events      []Event
+	StatusEvent *Event
+
+	// Observation is the status to report.
+	Observation v1alpha1.RemoteLeaderWorkerSetObservation
+	// Available: every group is ready on the revision it should run.
+	Available bool
+}
+
+// Changes tells whether the plan writes anything to the cluster.
+func (p *Plan) Changes() bool {
+	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.Workers) > 0 ||
+		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0
+}
+
+// Compute plans a cluster. conditions are the LeaderWorkerSet conditions
+// reported so far; generation is the managed resource's.
+func Compute(s *State, conditions []metav1.Condition, generation int64, now metav1.Time) (*Plan, error) {
+	revs, err := s.revisions()
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{}
+	key := s.Params.Revision.Key
+	cur := revs[key]
+	if !slices.ContainsFunc(s.Revisions, func(r appsv1.ControllerRevision) bool { return r.Labels[lws.LabelRevisionKey] == key }) {
+		p.Revision = s.newRevision()
+	}
+	if err := p.leader(s, cur.in.Size()); err != nil {
+		return nil, err
+	}
+	services, err := s.desiredServices()
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range services {
+		if !s.service(svc.Name) {
+			p.Services = append(p.Services, svc)
+		}
+	}
+	for i := range s.Pods {
+		pod := &s.Pods[i]
+		if err := p.pod(s, revs, pod); err != nil {
+			return nil, err
+		}
+	}
+	p.status(s, cur.in.Size(), conditions, generation, now)
+	return p, nil
+}
+
+// newRevision records the current template in the cluster, so that groups
+// still on it can be rebuilt from it after it stops being current.
+func (s *State) newRevision() *appsv1.ControllerRevision {
+	var highest int64
+	for _, r := range s.Revisions {
+		highest = max(highest, r.Revision)
+	}
+	name := s.Params.Name
+	if len(name) > 220 {
+		name = name[:220]
+	}
+	key := s.Params.Revision.Key
+	return &appsv1.ControllerRevision{
+		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "ControllerRevision"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      fmt.Sprintf("%s-%s-%d", name, key, highest+1),
+			Namespace: s.Params.Namespace,
+			Labels:    map[string]string{lws.LabelName: s.Params.Name, lws.LabelRevisionKey: key},
+		},
+		Data:     runtime.RawExtension{Raw: s.Params.Revision.Payload.Raw},
+		Revision: highest + 1,
+	}
+}
+
+// leader plans the leader StatefulSet's rollout step and whether it must be
+// applied.
+func (p *Plan) leader(s *State, size int32) error {
+	desired, err := s.desiredLeader()
+	if err != nil {
+		return err
+	}
+	r := s.Params.Rollout
+	spec := rollout.Spec{Replicas: s.Params.Replicas, Partition: r.Partition, MaxUnavailable: r.MaxUnavailable, MaxSurge: min(r.MaxSurge, s.Params.Replicas)}
+	var observed *rollout.Leader
+	changed := false
+	if l := s.Leader; l != nil {
+		prev, err := strconv.ParseInt(l.Annotations[lws.AnnotationReplicas], 10, 32)
+		if err != nil {
+			return fmt.Errorf("leader StatefulSet %s: annotation %s: %w", l.Name, lws.AnnotationReplicas, err)
+		}
+		observed = &rollout.Leader{Replicas: ptr.Deref(l.Spec.Replicas, 1), Partition: partitionOf(l), SpecReplicas: int32(prev)}
+		changed = l.Labels[lws.LabelRevisionKey] != s.Params.Revision.Key
+	}
+	d := rollout.Next(spec, observed, changed, s.groupStates(observed, size))
+	desired.Spec.Replicas = &d.Replicas
+	desired.Spec.UpdateStrategy.RollingUpdate.Partition = &d.Partition
+	if s.Leader != nil && upToDate(desired, s.Leader) {
+		return nil
+	}
+	p.Leader = desired
+	switch {
+	case s.Leader == nil:
+		p.Events = append(p.Events, Event{Reason: "GroupsProgressing", Message: "Created leader statefulset " + desired.Name})
+	case !changed && d.Partition < observed.Partition:
+		p.Events = append(p.Events, Event{Reason: "GroupsUpdating", Message: updatingMessage(d.Partition, observed.Partition)})
+	}
+	if observed != nil && d.Replicas < observed.Replicas {
+		p.Events = append(p.Events, Event{Reason: "GroupsProgressing", Message: surgeMessage(s.Params.Name, d.Replicas, observed.Replicas)})
+	}
+	return nil
+}
+
+func updatingMessage(p, old int32) string {
+	if old-1 == p {
+		return fmt.Sprintf("Updating replica %d", p)
+	}
+	return fmt.Sprintf("Updating replicas %d to %d (inclusive)", p, old-1)
+}
+
+func surgeMessage(name string, want, had int32) string {
+	if want == had-1 {
+		return fmt.Sprintf("deleting surge replica %s-%d", name, want)
+	}
+	return fmt.Sprintf("deleting surge replicas from %s-%d to %s-%d", name, want, name, had-1)
+}
+
+func partitionOf(sts *appsv1.StatefulSet) int32 {
+	if ru := sts.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		return *ru.Partition
+	}
+	return 0
+}
+
+// upToDate: every field the rendered StatefulSet sets has that value in the
+// cluster. Fields the API server defaults are not compared, so a steady
+// cluster costs no write.
+func upToDate(desired, observed *appsv1.StatefulSet) bool {
+	return equality.Semantic.DeepDerivative(desired.Spec, observed.Spec) &&
+		equality.Semantic.DeepDerivative(desired.Labels, observed.Labels) &&
+		equality.Semantic.DeepDerivative(desired.Annotations, observed.Annotations)
+}
+
+// groupStates are the states of indices 0..S-1 for the rollout (spec §5.4).
+func (s *State) groupStates(l *rollout.Leader, size int32) []rollout.Group {
+	if l == nil {
+		return nil
+	}
+	out := make([]rollout.Group, l.Replicas)
+	for i := range out {
+		name := lws.LeaderPodName(s.Params.Name, i)
+		pod := s.pod(name)
+		workers := s.worker(name)
+		if pod == nil || (size > 1 && workers == nil) {
+			continue
+		}
+		out[i] = s.groupState(pod, workers, size)
+	}
+	return out
+}
+
+func (s *State) groupState(pod *corev1.Pod, workers *appsv1.StatefulSet, size int32) rollout.Group {
+	key := s.Params.Revision.Key
+	g := rollout.Group{Ready: podReady(pod), Updated: pod.Labels[lws.LabelRevisionKey] == key}
+	if size > 1 {
+		g.Ready = g.Ready && workersReady(workers)
+		g.Updated = g.Updated && workers.Labels[lws.LabelRevisionKey] == key
+	}
+	return g
+}
+
+func podReady(pod *corev1.Pod) bool {
+	if pod.Status.Phase != corev1.PodRunning || pod.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// workersReady: all workers available, none on an older StatefulSet
+// revision.
+func workersReady(sts *appsv1.StatefulSet) bool {
+	return sts != nil && ptr.Deref(sts.Spec.Replicas, 1) == sts.Status.AvailableReplicas &&
+		sts.Status.CurrentRevision == sts.Status.UpdateRevision
+}
+
+func isLeader(pod *corev1.Pod) bool { return podmeta.IsLeader(pod) }

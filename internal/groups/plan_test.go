@@ -1,0 +1,267 @@
+package groups
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/render"
+)
+
+var now = metav1.NewTime(time.Unix(1000, 0))
+
+// params renders a LeaderWorkerSet through the composition function's own
+// planning, as the provider receives it.
+func params(t *testing.T, replicas, size int32, edit ...func(*compose.LeaderWorkerSet)) v1alpha1.RemoteLeaderWorkerSetParameters {
+	t.Helper()
+	l := compose.LeaderWorkerSet{Name: "lws", Namespace: "ns", Spec: v1alpha1.LeaderWorkerSetSpec{
+		Replicas: ptr.To(replicas),
+		LeaderWorkerTemplate: v1alpha1.LeaderWorkerTemplate{
+			Size:           ptr.To(size),
+			WorkerTemplate: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}},
+		},
+	}}
+	for _, e := range edit {
+		e(&l)
+	}
+	targets, err := compose.Plan(l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return targets[0].Resource.Spec.ForProvider
+}
+
+// cluster is a target cluster after the provider applied the plan for p and
+// the StatefulSet controller created every pod from the templates.
+type cluster struct {
+	t *testing.T
+	State
+}
+
+func newCluster(t *testing.T, p v1alpha1.RemoteLeaderWorkerSetParameters) *cluster {
+	return &cluster{t: t, State: State{Params: p, Nodes: map[string]*corev1.Node{}}}
+}
+
+// converge applies plans, and plays StatefulSet controller, scheduler and
+// kubelet, until nothing changes: every pod created, identified, running
+// and ready.
+func (c *cluster) converge() *Plan {
+	c.t.Helper()
+	for range 10 {
+		p, err := Compute(&c.State, nil, 1, now)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if !p.Changes() {
+			return p
+		}
+		c.apply(p)
+	}
+	c.t.Fatal("no convergence after 10 plans")
+	return nil
+}
+
+func (c *cluster) apply(p *Plan) {
+	if p.Revision != nil {
+		c.Revisions = append(c.Revisions, *p.Revision)
+	}
+	if p.Leader != nil {
+		l := p.Leader.DeepCopy()
+		l.UID = "leader-sts"
+		l.Status.Replicas = *l.Spec.Replicas
+		c.Leader = l
+		c.syncLeaderPods()
+	}
+	for _, svc := range p.Services {
+		c.Services = append(c.Services, *svc)
+	}
+	for _, w := range p.Workers {
+		w := w.DeepCopy()
+		w.UID = types.UID(w.Name + "-workers")
+		w.Status = appsv1.StatefulSetStatus{AvailableReplicas: *w.Spec.Replicas, CurrentRevision: "r", UpdateRevision: "r"}
+		c.Workers = append(c.Workers, *w)
+		for j := 1; j <= int(*w.Spec.Replicas); j++ {
+			c.Pods = append(c.Pods, c.podFrom(w.Spec.Template, w.Name+"-"+itoa(j), w.Spec.ServiceName, j, metav1.OwnerReference{Kind: "StatefulSet", Name: w.Name, UID: w.UID, Controller: ptr.To(true)}))
+		}
+	}
+	for _, id := range p.Identities {
+		pod := c.pod(id.Pod.Name)
+		for k, v := range id.Labels {
+			pod.Labels[k] = v
+		}
+		for k, v := range id.Annotations {
+			pod.Annotations[k] = v
+		}
+		pod.Spec.SchedulingGates = nil
+		pod.Spec.NodeName = "node-" + pod.Name
+		pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	}
+}
+
+// syncLeaderPods creates the leader pods the StatefulSet asks for, from its
+// template, as the StatefulSet controller does.
+func (c *cluster) syncLeaderPods() {
+	for i := range int(*c.Leader.Spec.Replicas) {
+		name := lws.LeaderPodName(c.Params.Name, i)
+		if c.pod(name) == nil {
+			c.Pods = append(c.Pods, c.podFrom(c.Leader.Spec.Template, name, c.Leader.Spec.ServiceName, i, metav1.OwnerReference{Kind: "StatefulSet", Name: c.Leader.Name, UID: c.Leader.UID, Controller: ptr.To(true)}))
+		}
+	}
+}
+
+func (c *cluster) podFrom(t corev1.PodTemplateSpec, name, subdomain string, ordinal int, owner metav1.OwnerReference) corev1.Pod {
+	pod := corev1.Pod{ObjectMeta: *t.ObjectMeta.DeepCopy(), Spec: *t.Spec.DeepCopy()}
+	pod.Name, pod.Namespace, pod.UID = name, c.Params.Namespace, types.UID(name)
+	pod.Labels[render.LabelStatefulSetPodName] = name
+	pod.Labels[render.LabelPodIndex] = itoa(ordinal)
+	pod.Spec.Hostname, pod.Spec.Subdomain = name, subdomain
+	pod.OwnerReferences = []metav1.OwnerReference{owner}
+	pod.Status.Phase = corev1.PodPending
+	return pod
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func intOr(i int32) intstr.IntOrString { return intstr.FromInt32(i) }
+
+func TestComputeFromScratch(t *testing.T) {
+	c := newCluster(t, params(t, 2, 3))
+	p, err := Compute(&c.State, nil, 1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Revision == nil || p.Leader == nil || len(p.Services) != 1 {
+		t.Fatalf("a new LeaderWorkerSet needs its revision, leader StatefulSet and Service: %+v", p)
+	}
+	if *p.Leader.Spec.Replicas != 2 || *p.Leader.Spec.UpdateStrategy.RollingUpdate.Partition != 0 {
+		t.Errorf("leader StatefulSet: replicas %d partition %d, want 2 and 0", *p.Leader.Spec.Replicas, *p.Leader.Spec.UpdateStrategy.RollingUpdate.Partition)
+	}
+	if diff := cmp.Diff([]Event{{Reason: "GroupsProgressing", Message: "Created leader statefulset lws"}}, p.Events); diff != "" {
+		t.Errorf("events: -want, +got:\n%s", diff)
+	}
+	if p.Available {
+		t.Error("a LeaderWorkerSet without groups is not available")
+	}
+}
+
+func TestConverges(t *testing.T) {
+	c := newCluster(t, params(t, 2, 3))
+	p := c.converge()
+	if len(c.Workers) != 2 || len(c.Pods) != 6 {
+		t.Fatalf("want 2 worker StatefulSets and 6 pods, got %d and %d", len(c.Workers), len(c.Pods))
+	}
+	for _, pod := range c.Pods {
+		if len(pod.Spec.SchedulingGates) > 0 || pod.Labels[lws.LabelGroupIndex] == "" || pod.Labels[lws.LabelWorkerIndex] == "" {
+			t.Errorf("pod %s was not given its identity: labels %v gates %v", pod.Name, pod.Labels, pod.Spec.SchedulingGates)
+		}
+	}
+	if !p.Available || p.Observation.ReadyReplicas != 2 || p.Observation.UpdatedReplicas != 2 {
+		t.Errorf("converged: want available with 2 ready and updated groups, got %+v", p.Observation)
+	}
+	// Steady state writes nothing.
+	again, err := Compute(&c.State, p.Observation.Conditions, 1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Changes() || again.StatusEvent != nil {
+		t.Errorf("steady state: want no change and no event, got %+v", again)
+	}
+}
+
+func TestStartupPolicyLeaderReady(t *testing.T) {
+	c := newCluster(t, params(t, 1, 2, func(l *compose.LeaderWorkerSet) { l.Spec.StartupPolicy = v1alpha1.LeaderReadyStartupPolicy }))
+	p, _ := Compute(&c.State, nil, 1, now)
+	c.apply(p) // leader StatefulSet and its pod, gated
+	p, _ = Compute(&c.State, nil, 1, now)
+	if len(p.Workers) != 0 || len(p.Identities) != 1 {
+		t.Fatalf("LeaderReady: no workers before the leader is ready, want 0 workers and 1 identity, got %d and %d", len(p.Workers), len(p.Identities))
+	}
+	c.apply(p) // leader released, running and ready
+	p, _ = Compute(&c.State, nil, 1, now)
+	if len(p.Workers) != 1 {
+		t.Errorf("LeaderReady: workers once the leader is ready, got %d", len(p.Workers))
+	}
+}
+
+func TestExclusivePlacementWaitsForLeaderNode(t *testing.T) {
+	c := newCluster(t, params(t, 1, 2, func(l *compose.LeaderWorkerSet) {
+		l.Annotations = map[string]string{lws.AnnotationExclusiveTopology: "pool"}
+	}))
+	p, _ := Compute(&c.State, nil, 1, now)
+	c.apply(p)
+	p, _ = Compute(&c.State, nil, 1, now)
+	if len(p.Workers) != 0 {
+		t.Fatalf("workers wait until the leader is scheduled, got %d", len(p.Workers))
+	}
+	c.apply(p)
+	leader := c.pod("lws-0")
+	c.Nodes[leader.Spec.NodeName] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: leader.Spec.NodeName, Labels: map[string]string{"pool": "pool-a"}}}
+	p, _ = Compute(&c.State, nil, 1, now)
+	if len(p.Workers) != 1 || p.Workers[0].Spec.Template.Spec.NodeSelector["pool"] != "pool-a" {
+		t.Fatalf("workers are pinned to the leader's pool: %+v", p.Workers)
+	}
+}
+
+func TestRestartRecreatesGroup(t *testing.T) {
+	c := newCluster(t, params(t, 2, 2))
+	c.converge()
+	w := c.pod("lws-1-1")
+	w.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: 1}}
+	p, _ := Compute(&c.State, nil, 1, now)
+	if len(p.Restarts) != 1 || p.Restarts[0].Name != "lws-1" {
+		t.Fatalf("a restarted worker recreates its group by deleting leader lws-1, got %v", p.Restarts)
+	}
+	if diff := cmp.Diff(Event{Reason: "RecreateGroup", Message: "Worker pod lws-1-1 failed, deleted leader pod lws-1 to recreate group 1"}, p.Events[len(p.Events)-1]); diff != "" {
+		t.Errorf("event: -want, +got:\n%s", diff)
+	}
+}
+
+func TestOldGroupRebuiltFromItsRevisionLws963(t *testing.T) {
+	old := params(t, 2, 4)
+	c := newCluster(t, old)
+	c.converge()
+	// The template changes size 4 → 2; group 0, below the partition, loses
+	// its workers and must get them back from the old revision.
+	c.Params = params(t, 2, 2, func(l *compose.LeaderWorkerSet) {
+		l.Spec.RolloutStrategy.RollingUpdateConfiguration = &v1alpha1.RollingUpdateConfiguration{Partition: ptr.To[int32](1), MaxUnavailable: intOr(1)}
+	})
+	c.Workers = c.Workers[1:]
+	p, err := Compute(&c.State, nil, 1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w *appsv1.StatefulSet
+	for _, x := range p.Workers {
+		if x.Name == "lws-0" {
+			w = x
+		}
+	}
+	if w == nil {
+		t.Fatalf("group 0's worker StatefulSet is recreated: %+v", p.Workers)
+	}
+	if *w.Spec.Replicas != 3 || w.Spec.Template.Annotations[lws.AnnotationSize] != "4" || w.Labels[lws.LabelRevisionKey] != old.Revision.Key {
+		t.Errorf("rebuilt from the old revision: replicas %d, size %s, revision %s (old %s)", *w.Spec.Replicas, w.Spec.Template.Annotations[lws.AnnotationSize], w.Labels[lws.LabelRevisionKey], old.Revision.Key)
+	}
+}
+
+func TestUpdateDonePrunesOldRevisions(t *testing.T) {
+	c := newCluster(t, params(t, 1, 1))
+	c.converge()
+	c.Revisions = append(c.Revisions, appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "old", Labels: map[string]string{lws.LabelRevisionKey: "old"}}, Data: runtime.RawExtension{Raw: c.Params.Revision.Payload.Raw}})
+	p, _ := Compute(&c.State, nil, 1, now)
+	if len(p.Prune) != 1 || p.Prune[0].Name != "old" {
+		t.Errorf("a finished update prunes old revisions, got %v", p.Prune)
+	}
+}

@@ -1,0 +1,139 @@
+package groups
+
+import (
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/podmeta"
+	"github.com/lws-crossplane/lws-crossplane/internal/restart"
+)
+
+// pod plans what one pod needs: its identity while it is gated, its group's
+// restart, and for a leader its group's Service and workers.
+func (p *Plan) pod(s *State, revs revisions, pod *corev1.Pod) error {
+	rev := revs[pod.Labels[lws.LabelRevisionKey]]
+	if rev == nil {
+		// A pod of a revision this cluster no longer knows cannot be
+		// identified; the rollout replaces it.
+		return nil
+	}
+	if gated(pod) && pod.DeletionTimestamp == nil {
+		labels, annotations, err := rev.in.PodIdentity(pod)
+		if err != nil {
+			return err
+		}
+		p.Identities = append(p.Identities, Identity{Pod: pod, Labels: labels, Annotations: annotations})
+		if isLeader(pod) {
+			// Workers of an exclusive group wait for the leader's node;
+			// others may start at once.
+			return p.workers(s, rev, pod)
+		}
+		return nil
+	}
+	p.restart(s, revs, rev, pod)
+	if isLeader(pod) {
+		return p.workers(s, rev, pod)
+	}
+	return nil
+}
+
+func gated(pod *corev1.Pod) bool {
+	return slices.ContainsFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == lws.SchedulingGate })
+}
+
+// workers plans a leader's group Service and worker StatefulSet (spec §5.6).
+func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
+	if leader.DeletionTimestamp != nil {
+		return nil
+	}
+	if leader.Annotations[lws.AnnotationLeaderName] != "" {
+		// A worker that looks like a leader: the cluster lacks
+		// StatefulSetStartOrdinal, and creating workers would recurse (lws#394).
+		p.Events = append(p.Events, Event{Warning: true, Reason: "FailedCreate", Message: fmt.Sprintf(
+			"Pod %s is a leader carrying the %s annotation: the cluster needs Kubernetes v1.27 or later (or StatefulSetStartOrdinal)", leader.Name, lws.AnnotationLeaderName)})
+		return nil
+	}
+	parent, group := podmeta.ParentNameAndOrdinal(leader.Name)
+	if parent != s.Params.Name {
+		return nil
+	}
+	in := rev.in
+	if in.UniquePerReplica() && !s.service(leader.Name) {
+		svc := in.GroupService(group)
+		svc.OwnerReferences = []metav1.OwnerReference{ownedBy(leader)}
+		p.Services = append(p.Services, svc)
+	}
+	if in.Size() < 2 || s.worker(leader.Name) != nil {
+		return nil
+	}
+	if s.Params.StartupPolicy == v1alpha1.LeaderReadyStartupPolicy && !podReady(leader) {
+		return nil
+	}
+	topology := ""
+	if key := in.Annotations[lws.AnnotationExclusiveTopology]; key != "" {
+		if leader.Spec.NodeName == "" {
+			return nil
+		}
+		node := s.Nodes[leader.Spec.NodeName]
+		if node == nil || node.Labels[key] == "" {
+			p.Events = append(p.Events, Event{Warning: true, Reason: "FailedCreate", Message: fmt.Sprintf(
+				"Node %s of leader pod %s has no topology label %s", leader.Spec.NodeName, leader.Name, key)})
+			return nil
+		}
+		topology = node.Labels[key]
+	}
+	w, err := in.WorkerStatefulSet(group, topology)
+	if err != nil {
+		return err
+	}
+	w.OwnerReferences = []metav1.OwnerReference{ownedBy(leader)}
+	p.Workers = append(p.Workers, w)
+	p.Events = append(p.Events, Event{Reason: "GroupsProgressing", Message: "Created worker statefulset for leader pod " + leader.Name})
+	return nil
+}
+
+func ownedBy(pod *corev1.Pod) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID, Controller: &t, BlockOwnerDeletion: &t}
+}
+
+// restart plans a group restart triggered by one of its pods (spec §5.7).
+func (p *Plan) restart(s *State, revs revisions, rev *template, pod *corev1.Pod) {
+	leaderName := pod.Name
+	if !isLeader(pod) {
+		leaderName, _ = podmeta.ParentNameAndOrdinal(pod.Name)
+	}
+	leader := s.pod(leaderName)
+	if leader != nil {
+		if r := revs[leader.Labels[lws.LabelRevisionKey]]; r != nil {
+			rev = r
+		}
+	}
+	group := pod.Labels[lws.LabelGroupIndex]
+	var members []corev1.Pod
+	for _, q := range s.Pods {
+		if q.Labels[lws.LabelGroupIndex] == group {
+			members = append(members, q)
+		}
+	}
+	_, afterStart := s.Params.Metadata.Annotations[lws.AnnotationRecreateGroupAfterStart]
+	g := restart.Group{
+		Policy:               rev.in.Spec.LeaderWorkerTemplate.RestartPolicy,
+		AfterStartAnnotation: afterStart,
+		Size:                 int(rev.in.Size()),
+		Leader:               leader,
+		Workers:              s.worker(leaderName),
+		Pods:                 members,
+	}
+	if restart.Decide(pod, g) != restart.Recreate || slices.Contains(p.Restarts, leader) {
+		return
+	}
+	p.Restarts = append(p.Restarts, leader)
+	p.Events = append(p.Events, Event{Reason: "RecreateGroup", Message: fmt.Sprintf(
+		"Worker pod %s failed, deleted leader pod %s to recreate group %s", pod.Name, leader.Name, group)})
+}
