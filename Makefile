@@ -10,6 +10,14 @@ include cluster/controlplane.mk
 
 all: build
 
+# The main job: three local clusters, the provider, and every example,
+# shown live until their groups are ready. `make down` stops it.
+run: controlplane
+	$(GO) run ./cmd/localenv up
+
+down:
+	$(GO) run ./cmd/localenv down
+
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 

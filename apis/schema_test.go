@@ -7,49 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/xcrd"
-	xpv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
-	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/lws-crossplane/lws-crossplane/internal/packages"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
-
-// crds returns the CRDs of the packages: the provider's as generated, and
-// those Crossplane derives from the two XRDs, derived with Crossplane's own
-// code.
-func crds(t *testing.T) []*extv1.CustomResourceDefinition {
-	t.Helper()
-	var out []*extv1.CustomResourceDefinition
-	files, _ := filepath.Glob("../package/provider/crds/*.yaml")
-	for _, f := range files {
-		crd := &extv1.CustomResourceDefinition{}
-		read(t, f, crd)
-		out = append(out, crd)
-	}
-	for _, f := range []string{"definition-xleaderworkersets.yaml", "definition-leaderworkersets.yaml"} {
-		xrd := &xpv1.CompositeResourceDefinition{}
-		read(t, filepath.Join("../package/configuration", f), xrd)
-		xr, err := xcrd.ForCompositeResource(xrd)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out = append(out, xr)
-		if xrd.Spec.ClaimNames != nil {
-			claim, err := xcrd.ForCompositeResourceClaim(xrd)
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			out = append(out, claim)
-		}
-	}
-	// Crossplane makes its XRD the owner; there is no XRD here.
-	for _, crd := range out {
-		crd.OwnerReferences = nil
-	}
-	return out
-}
 
 func read(t *testing.T, file string, into any) {
 	t.Helper()
@@ -74,7 +37,11 @@ func object(t *testing.T, file string) *unstructured.Unstructured {
 // the schema can express about invalid input is rejected before any
 // controller runs, with the field named.
 func TestSchemas(t *testing.T) {
-	c := testenv.Start(t, testenv.Options{WithoutControllerManager: true, WithoutScheduler: true, WithoutNodeAgent: true, CRDs: crds(t)})
+	crds, err := packages.CRDs("../package")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testenv.Start(t, testenv.Options{WithoutControllerManager: true, WithoutScheduler: true, WithoutNodeAgent: true, CRDs: crds})
 	ctx := context.Background()
 
 	examples, _ := filepath.Glob("../examples/*.yaml")

@@ -54,6 +54,9 @@ func (s *State) revisions() (revisions, error) {
 		if err != nil {
 			return fmt.Errorf("revision %s: %w", key, err)
 		}
+		if t.LeaderWorkerTemplate.Size == nil {
+			return fmt.Errorf("revision %s is not a LeaderWorkerSet template", key)
+		}
 		spec := revision.Apply(&v1alpha1.LeaderWorkerSetSpec{Replicas: &s.Params.Replicas, StartupPolicy: s.Params.StartupPolicy}, t)
 		out[key] = &template{key: key, in: render.Input{
 			Name:        s.Params.Name,

@@ -318,8 +318,8 @@ func (a *Agent) forgetPod(obj any) {
 	a.mu.Unlock()
 }
 
-// resyncNode enqueues every pod bound to the node, after the node's health
-// or a fault rule changed what its pods should look like.
+// resyncPods enqueues the matching pods after a node's health or a fault
+// rule changed what they should look like.
 func (a *Agent) resyncPods(match func(*corev1.Pod) bool) {
 	if a.podLister == nil {
 		return

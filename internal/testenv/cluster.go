@@ -67,6 +67,9 @@ type Options struct {
 	// Extra flags ("--name=value") appended to each component's command
 	// line; later flags override earlier ones.
 	APIServerFlags, ControllerManagerFlags, SchedulerFlags []string
+	// Env adds environment variables ("NAME=value") per component name
+	// (ComponentEtcd, ...), e.g. GOGC to trade CPU for memory.
+	Env map[string][]string
 
 	// CRDDirectoryPaths and CRDs are installed, and waited for, before the
 	// controller manager starts, so that its garbage collector knows them
@@ -339,10 +342,15 @@ func (c *Cluster) Stop() error {
 	order := map[string]int{ComponentControllerManager: 0, ComponentScheduler: 0, ComponentAPIServer: 1, ComponentEtcd: 2}
 	sort.SliceStable(procs, func(i, j int) bool { return order[procs[i].name] < order[procs[j].name] })
 	var errs []error
-	// Data is throw-away, so grace periods are short: a component that
-	// does not exit promptly gets SIGKILL.
 	for _, p := range procs {
-		if err := p.stop(2 * time.Second); err != nil {
+		// The data is throw-away, so nothing needs a clean shutdown. The
+		// others exit within milliseconds of SIGTERM; the API server's
+		// graceful shutdown takes over a second, so it is killed outright.
+		grace := 2 * time.Second
+		if p.name == ComponentAPIServer {
+			grace = 0
+		}
+		if err := p.stop(grace); err != nil {
 			errs = append(errs, err)
 		}
 	}

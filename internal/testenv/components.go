@@ -71,7 +71,7 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 		"--initial-advertise-peer-urls=" + peerURL,
 		"--initial-cluster=" + opts.Name + "=" + peerURL,
 		"--log-level=warn",
-	}, c.Dir)
+	}, opts.Env[ComponentEtcd], c.Dir)
 	if err != nil {
 		return "", err
 	}
@@ -104,7 +104,7 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 		"--profiling=false",
 	}
 	apiserver, err := startProcess(ComponentAPIServer, filepath.Join(opts.AssetsDir, binAPIServer),
-		append(args, opts.APIServerFlags...), c.Dir)
+		append(args, opts.APIServerFlags...), opts.Env[ComponentAPIServer], c.Dir)
 	if err != nil {
 		return "", err
 	}
@@ -184,7 +184,7 @@ func (c *Cluster) startControllerManager(ctx context.Context, pk *pki, server st
 		"--profiling=false",
 	}
 	kcm, err := startProcess(ComponentControllerManager, filepath.Join(opts.AssetsDir, binControllerManager),
-		append(args, opts.ControllerManagerFlags...), c.Dir)
+		append(args, opts.ControllerManagerFlags...), opts.Env[ComponentControllerManager], c.Dir)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ leaderElection:
 	}
 	args := []string{"--config=" + configPath, "--secure-port=0", "--profiling=false"}
 	sched, err := startProcess(ComponentScheduler, filepath.Join(opts.AssetsDir, binScheduler),
-		append(args, opts.SchedulerFlags...), c.Dir)
+		append(args, opts.SchedulerFlags...), opts.Env[ComponentScheduler], c.Dir)
 	if err != nil {
 		return err
 	}

@@ -55,17 +55,19 @@ func spawn(cmd *exec.Cmd) error {
 	return <-result
 }
 
-// startProcess runs path with args, output going to logDir/<name>.log. The
+// startProcess runs path with args and this process's environment plus env,
+// output going to logDir/<name>.log. The
 // child gets its own process group (so a terminal's Ctrl-C reaches only the
 // test binary, which then takes the children down) and SIGKILL when this
 // process dies.
-func startProcess(name, path string, args []string, logDir string) (*process, error) {
+func startProcess(name, path string, args, env []string, logDir string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating log file for %s: %w", name, err)
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := spawn(cmd); err != nil {
@@ -92,17 +94,19 @@ func (p *process) exited() (bool, error) {
 }
 
 // stop sends SIGTERM and waits up to grace before killing the whole
-// process group.
+// process group; a zero grace kills at once.
 func (p *process) stop(grace time.Duration) error {
 	if ok, _ := p.exited(); ok {
 		return nil
 	}
 	pgid := p.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(grace):
+	if grace > 0 {
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+			return nil
+		case <-time.After(grace):
+		}
 	}
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("killing %s (pid %d): %w", p.name, pgid, err)

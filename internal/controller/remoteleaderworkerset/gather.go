@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
@@ -34,7 +35,14 @@ func gather(ctx context.Context, c client.Reader, p v1alpha1.RemoteLeaderWorkerS
 	if err := c.List(ctx, &revs, ours...); err != nil {
 		return nil, fmt.Errorf("cannot list ControllerRevisions: %w", err)
 	}
-	s.Revisions = revs.Items
+	for _, r := range revs.Items {
+		// The StatefulSet controller keeps revisions of its own, labelled
+		// like their pods and controlled by their StatefulSet; ours have no
+		// owner, so that they outlive a deleted leader StatefulSet.
+		if metav1.GetControllerOf(&r) == nil {
+			s.Revisions = append(s.Revisions, r)
+		}
+	}
 	var pods corev1.PodList
 	if err := c.List(ctx, &pods, ours...); err != nil {
 		return nil, fmt.Errorf("cannot list pods: %w", err)

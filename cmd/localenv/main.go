@@ -1,0 +1,130 @@
+// Command localenv runs the local multi-cluster environment (`make run`,
+// `make down`): three clusters on loopback, the provider, and the examples.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/localenv"
+	"github.com/lws-crossplane/lws-crossplane/internal/provider"
+)
+
+// CLI is the localenv command line.
+type CLI struct {
+	Dir  string  `default:".local" help:"Directory for the clusters' files and kubeconfigs."`
+	Up   UpCmd   `cmd:"" help:"Start the environment and apply the examples; runs until interrupted or 'down'."`
+	Down DownCmd `cmd:"" help:"Stop a running environment."`
+}
+
+// UpCmd starts the environment.
+type UpCmd struct {
+	Examples string `default:"examples" help:"Directory of example claims and composite resources to apply."`
+	Packages string `default:"package" help:"Directory of the Crossplane packages."`
+}
+
+func pidFile(dir string) string { return filepath.Join(dir, "localenv.pid") }
+
+// Run starts the clusters and the provider, applies the examples and shows
+// their groups until every one is ready, then keeps running until stopped.
+func (u *UpCmd) Run(cli *CLI) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	began := time.Now()
+	fmt.Println("Starting the control-plane cluster and the target clusters", localenv.Targets)
+	env, err := localenv.Up(ctx, cli.Dir, u.Packages)
+	if err != nil {
+		return err
+	}
+	defer env.Down() //nolint:errcheck // Best effort on the way out.
+	if err := os.WriteFile(pidFile(cli.Dir), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	for name, kc := range env.Kubeconfigs() {
+		fmt.Printf("  %-14s KUBECONFIG=%s\n", name, kc)
+	}
+	failed := make(chan error, 1)
+	go func() {
+		failed <- provider.Run(ctx, env.ControlPlane.Config, provider.Options{Poll: 30 * time.Second, Sync: time.Hour, MaxReconcileRate: 100, MetricsBindAddress: "0", HealthProbeBindAddress: "0"})
+	}()
+	names, err := env.ApplyExamples(ctx, u.Examples)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Applied the examples: %d managed resources. Groups:\n", len(names))
+
+	var last []byte
+	announced := false
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Println("Stopping.")
+			return nil
+		case err := <-failed:
+			return fmt.Errorf("provider stopped: %w", err)
+		case <-tick.C:
+		}
+		var buf bytes.Buffer
+		ready, err := env.Table(ctx, &buf)
+		if err != nil {
+			continue
+		}
+		if !bytes.Equal(buf.Bytes(), last) {
+			fmt.Printf("\n[%s]\n%s", time.Since(began).Round(time.Second), buf.String())
+			last = buf.Bytes()
+		}
+		if ready && !announced {
+			fmt.Printf("\nEvery group is ready, %s after start. The environment keeps running; `make down` stops it.\n", time.Since(began).Round(time.Second))
+			announced = true
+		}
+	}
+}
+
+// DownCmd stops the environment.
+type DownCmd struct{}
+
+// Run signals a running `up` and waits for it to stop.
+func (*DownCmd) Run(cli *CLI) error {
+	b, err := os.ReadFile(pidFile(cli.Dir))
+	if os.IsNotExist(err) {
+		fmt.Println("No local environment is running.")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(string(b))
+	if err != nil {
+		return fmt.Errorf("%s: %w", pidFile(cli.Dir), err)
+	}
+	defer os.Remove(pidFile(cli.Dir)) //nolint:errcheck // Gone either way.
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		fmt.Println("The local environment was not running.")
+		return nil
+	}
+	for range 60 {
+		if syscall.Kill(pid, 0) != nil {
+			fmt.Println("Stopped.")
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("process %d did not stop in 30s", pid)
+}
+
+func main() {
+	cli := &CLI{}
+	ctx := kong.Parse(cli, kong.Description("The lws-crossplane local environment."))
+	ctx.FatalIfErrorf(ctx.Run(cli))
+}

@@ -1,0 +1,132 @@
+// Package localenv is the local multi-cluster environment of `make run`: a
+// control-plane cluster that holds the Crossplane objects and runs the
+// provider, and two target clusters with node pools forming accelerator
+// islands, all on loopback.
+package localenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/lws-crossplane/lws-crossplane/apis"
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
+	"github.com/lws-crossplane/lws-crossplane/internal/packages"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// Target clusters and the provider configs that reach them: "default" is
+// the cluster of LeaderWorkerSets without a placement.
+var (
+	Targets = []string{"us-east", "eu-west"}
+	Configs = map[string]string{"default": "us-east", "us-east": "us-east", "eu-west": "eu-west"}
+)
+
+// Env is a running local environment.
+type Env struct {
+	ControlPlane *testenv.Cluster
+	Targets      map[string]*testenv.Cluster
+}
+
+// pools are a target cluster's nodes: four general pools, exclusive
+// placement's islands, and a TPU pool with v5e slice labels.
+func pools(zone string) []nodeagent.Pool {
+	out := []nodeagent.Pool{}
+	for _, p := range []string{"pool-a", "pool-b", "pool-c", "pool-d"} {
+		out = append(out, nodeagent.Pool{Name: zone + "-" + p, Nodes: 4, Zone: zone, RackSize: 2})
+	}
+	return append(out, nodeagent.Pool{
+		Name: zone + "-tpu", Nodes: 8, Zone: zone, RackSize: 4, TPUs: 4,
+		Labels: map[string]string{"cloud.google.com/gke-tpu-topology": "2x2", "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice"},
+		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64")},
+	})
+}
+
+// Up starts the clusters under dir, installs the project's CRDs in the
+// control plane, and creates a kubeconfig Secret and ClusterProviderConfig
+// for each target. The provider is not started here; see Run.
+func Up(ctx context.Context, dir, packageDir string) (_ *Env, err error) {
+	crds, err := packages.CRDs(packageDir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the packages' CRDs: %w", err)
+	}
+	scheme := testenv.DefaultScheme()
+	if err := apis.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	e := &Env{Targets: map[string]*testenv.Cluster{}}
+	defer func() {
+		if err != nil {
+			e.Down()
+		}
+	}()
+	e.ControlPlane, err = testenv.StartLocal(ctx, dir, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, CRDs: crds, Scheme: scheme})
+	if err != nil {
+		return e, fmt.Errorf("cannot start the control-plane cluster: %w", err)
+	}
+	for _, name := range Targets {
+		c, err := testenv.StartLocal(ctx, dir, testenv.Options{Name: name, NodeAgent: nodeagent.Config{Pools: pools(name)}})
+		if err != nil {
+			return e, fmt.Errorf("cannot start cluster %s: %w", name, err)
+		}
+		e.Targets[name] = c
+	}
+	return e, e.configure(ctx)
+}
+
+// configure gives the control plane a provider config per target.
+func (e *Env) configure(ctx context.Context) error {
+	c := e.ControlPlane.Client
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}); err != nil {
+		return err
+	}
+	for config, cluster := range Configs {
+		secret := "cluster-" + config + "-kubeconfig"
+		if err := c.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: secret, Namespace: "crossplane-system"},
+			Data:       map[string][]byte{"kubeconfig": e.Targets[cluster].Kubeconfig},
+		}); err != nil {
+			return fmt.Errorf("cannot create the kubeconfig Secret of %s: %w", config, err)
+		}
+		if err := c.Create(ctx, &v1alpha1.ClusterProviderConfig{
+			ObjectMeta: metav1.ObjectMeta{Name: config},
+			Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{
+				Source: xpv2.CredentialsSourceSecret,
+				CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
+					SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: secret}, Key: "kubeconfig",
+				}},
+			}},
+		}); err != nil {
+			return fmt.Errorf("cannot create ClusterProviderConfig %s: %w", config, err)
+		}
+	}
+	return nil
+}
+
+// Kubeconfigs are the clusters' admin kubeconfig files, by cluster.
+func (e *Env) Kubeconfigs() map[string]string {
+	out := map[string]string{"control-plane": e.ControlPlane.KubeconfigPath}
+	for n, c := range e.Targets {
+		out[n] = c.KubeconfigPath
+	}
+	return out
+}
+
+// Down stops every cluster.
+func (e *Env) Down() error {
+	var errs []error
+	for _, c := range e.Targets {
+		errs = append(errs, c.Stop())
+	}
+	if e.ControlPlane != nil {
+		errs = append(errs, e.ControlPlane.Stop())
+	}
+	return errors.Join(errs...)
+}
+

@@ -1,0 +1,74 @@
+package localenv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+)
+
+// Table writes one line per group of every managed resource: its cluster,
+// LeaderWorkerSet, group, leader state, ready workers and revision. It
+// reports whether every managed resource is Ready.
+func (e *Env) Table(ctx context.Context, w io.Writer) (bool, error) {
+	var mrs v1alpha1.RemoteLeaderWorkerSetList
+	if err := e.ControlPlane.Client.List(ctx, &mrs); err != nil {
+		return false, err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLUSTER\tLEADERWORKERSET\tREADY\tGROUP\tLEADER\tWORKERS\tREVISION")
+	all := true
+	for _, mr := range mrs.Items {
+		ready := mr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
+		all = all && ready
+		cluster := Configs[mr.GetProviderConfigReference().Name]
+		target := e.Targets[cluster]
+		if target == nil {
+			continue
+		}
+		p := mr.Spec.ForProvider
+		state := fmt.Sprintf("%d/%d", mr.Status.AtProvider.ReadyReplicas, p.Replicas)
+		var pods corev1.PodList
+		if err := target.Client.List(ctx, &pods, client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name, lws.LabelWorkerIndex: "0"}); err != nil {
+			return false, err
+		}
+		slices.SortFunc(pods.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+		if len(pods.Items) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\n", cluster, p.Name, state)
+		}
+		for _, l := range pods.Items {
+			workers := "-"
+			sts := &appsv1.StatefulSet{}
+			if err := target.Client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: l.Name}, sts); err == nil {
+				workers = fmt.Sprintf("%d/%d", sts.Status.ReadyReplicas, *sts.Spec.Replicas)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cluster, p.Name, state, l.Labels[lws.LabelGroupIndex], leaderState(&l), workers, l.Labels[lws.LabelRevisionKey])
+		}
+	}
+	return all && len(mrs.Items) > 0, tw.Flush()
+}
+
+func leaderState(p *corev1.Pod) string {
+	switch {
+	case p.DeletionTimestamp != nil:
+		return "Terminating"
+	case len(p.Spec.SchedulingGates) > 0:
+		return "Gated"
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return "Ready"
+		}
+	}
+	return string(p.Status.Phase)
+}

@@ -1,0 +1,99 @@
+// Package provider assembles the provider: a controller manager on the
+// control-plane cluster running the RemoteLeaderWorkerSet and provider
+// config controllers, with one watched connection per target cluster.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/lws-crossplane/lws-crossplane/apis"
+	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
+	"github.com/lws-crossplane/lws-crossplane/internal/controller/config"
+	"github.com/lws-crossplane/lws-crossplane/internal/controller/remoteleaderworkerset"
+)
+
+// Options are the provider's flags, named as Crossplane providers name them.
+type Options struct {
+	Debug                  bool          `short:"d" help:"Emit debug logs in addition to info logs."`
+	LeaderElection         bool          `help:"Use leader election, for running several replicas." env:"LEADER_ELECTION"`
+	Poll                   time.Duration `default:"1m" help:"How often each managed resource is checked even without a change; changes in target clusters are watched."`
+	Sync                   time.Duration `default:"1h" help:"How often all resources are resynced from the control plane's cache."`
+	MaxReconcileRate       int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift."`
+	MetricsBindAddress     string        `default:":8080" help:"The address the metrics endpoint binds to."`
+	HealthProbeBindAddress string        `default:":8081" help:"The address the health probes bind to."`
+}
+
+// Run runs the provider against the control-plane cluster of cfg until ctx
+// ends.
+func Run(ctx context.Context, cfg *rest.Config, o Options) error {
+	zl := zap.New(zap.UseDevMode(o.Debug))
+	log := logging.NewLogrLogger(zl.WithName("provider-lws"))
+	ctrl.SetLogger(zl)
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apis.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return fmt.Errorf("cannot build scheme: %w", err)
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		LeaderElection:         o.LeaderElection,
+		LeaderElectionID:       "provider-lws.lws.crossplane.io",
+		Cache:                  cache.Options{SyncPeriod: &o.Sync},
+		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress: o.HealthProbeBindAddress,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot create controller manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("cannot add health check: %w", err)
+	}
+
+	enqueuer := remoteleaderworkerset.NewEnqueuer(mgr.GetCache())
+	remote := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(remote); err != nil {
+		return fmt.Errorf("cannot build scheme: %w", err)
+	}
+	cm, err := clusters.New(mgr.GetClient(), remote, func(k clusters.Key, obj client.Object) {
+		enqueuer.Changed(ctx, k.Kind, k.Namespace, k.Name, obj)
+	}, clusters.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("cannot create cluster connections: %w", err)
+	}
+	if err := mgr.Add(cm); err != nil {
+		return fmt.Errorf("cannot add cluster connections: %w", err)
+	}
+
+	co := controller.Options{
+		Logger:                  log,
+		MaxConcurrentReconciles: 10,
+		PollInterval:            o.Poll,
+		GlobalRateLimiter:       ratelimiter.NewGlobal(o.MaxReconcileRate),
+		Features:                &feature.Flags{},
+	}
+	if err := config.Setup(mgr, co, cm); err != nil {
+		return fmt.Errorf("cannot set up provider config controllers: %w", err)
+	}
+	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer); err != nil {
+		return fmt.Errorf("cannot set up the RemoteLeaderWorkerSet controller: %w", err)
+	}
+	return mgr.Start(ctx)
+}
