@@ -43,7 +43,7 @@ func pools(zone string) []nodeagent.Pool {
 	}
 	return append(out, nodeagent.Pool{
 		Name: zone + "-tpu", Nodes: 8, Zone: zone, RackSize: 4, TPUs: 4,
-		Labels: map[string]string{"cloud.google.com/gke-tpu-topology": "2x2", "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice"},
+		Labels:   map[string]string{"cloud.google.com/gke-tpu-topology": "2x2", "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice"},
 		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64")},
 	})
 }
@@ -129,4 +129,3 @@ func (e *Env) Down() error {
 	}
 	return errors.Join(errs...)
 }
-
