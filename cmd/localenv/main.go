@@ -52,9 +52,15 @@ func (u *UpCmd) Run(cli *CLI) error {
 	for name, kc := range env.Kubeconfigs() {
 		fmt.Printf("  %-14s KUBECONFIG=%s\n", name, kc)
 	}
+	logs, err := os.Create(filepath.Join(cli.Dir, "provider.log"))
+	if err != nil {
+		return err
+	}
+	defer logs.Close() //nolint:errcheck // Logs only.
+	fmt.Printf("  provider logs  %s\n", logs.Name())
 	failed := make(chan error, 1)
 	go func() {
-		failed <- provider.Run(ctx, env.ControlPlane.Config, provider.Options{Poll: 30 * time.Second, Sync: time.Hour, MaxReconcileRate: 100, MetricsBindAddress: "0", HealthProbeBindAddress: "0"})
+		failed <- provider.Run(ctx, env.ControlPlane.Config, provider.Options{Poll: 30 * time.Second, Sync: time.Hour, MaxReconcileRate: 100, MetricsBindAddress: "0", HealthProbeBindAddress: "0", LogOutput: logs})
 	}()
 	names, err := env.ApplyExamples(ctx, u.Examples)
 	if err != nil {

@@ -6,37 +6,80 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/preview"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
 // ApplyExamples creates every example claim and composite resource in the
 // control plane and, until Crossplane core runs here, composes each with
 // the composition function in process and creates the managed resources it
 // returns. It returns the managed resources' names.
+//
+// Exclusive placement keeps a topology domain free of every other group's
+// leader, as upstream keeps it free of every other group. The examples
+// asking for it go first, and the others wait until their leaders hold
+// their domains, so that the scheduler's spreading of the others does not
+// leave them none.
 func (e *Env) ApplyExamples(ctx context.Context, dir string) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var exclusive, others []*unstructured.Unstructured
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		u, err := readExample(f)
 		if err != nil {
 			return nil, err
 		}
-		obj := map[string]any{}
-		if err := yaml.Unmarshal(b, &obj); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		switch {
+		case u == nil:
+		case u.GetAnnotations()[lws.AnnotationExclusiveTopology] != "":
+			exclusive = append(exclusive, u)
+		default:
+			others = append(others, u)
 		}
-		u := &unstructured.Unstructured{Object: obj}
-		if !strings.HasPrefix(u.GetAPIVersion(), "lws.crossplane.io/") || !strings.HasSuffix(u.GetKind(), "LeaderWorkerSet") {
-			continue
-		}
-		composed, err := preview.Composed(obj)
+	}
+	names, err := e.apply(ctx, exclusive)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.leadersScheduled(ctx, exclusive); err != nil {
+		return nil, err
+	}
+	more, err := e.apply(ctx, others)
+	return append(names, more...), err
+}
+
+// readExample reads a claim or composite resource; other files give nil.
+func readExample(f string) (*unstructured.Unstructured, error) {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return nil, err
+	}
+	obj := map[string]any{}
+	if err := yaml.Unmarshal(b, &obj); err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	if !strings.HasPrefix(u.GetAPIVersion(), "lws.crossplane.io/") || !strings.HasSuffix(u.GetKind(), "LeaderWorkerSet") {
+		return nil, nil
+	}
+	return u, nil
+}
+
+func (e *Env) apply(ctx context.Context, examples []*unstructured.Unstructured) ([]string, error) {
+	var names []string
+	for _, u := range examples {
+		f := u.GetName()
+		composed, err := preview.Composed(u.Object)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
@@ -52,4 +95,25 @@ func (e *Env) ApplyExamples(ctx context.Context, dir string) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// leadersScheduled waits until every leader of the examples is bound to a
+// node, at most a minute.
+func (e *Env) leadersScheduled(ctx context.Context, examples []*unstructured.Unstructured) error {
+	return testenv.WaitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		for _, u := range examples {
+			for _, c := range e.Targets {
+				var pods corev1.PodList
+				if err := c.Client.List(ctx, &pods, client.InNamespace(u.GetNamespace()), client.MatchingLabels{lws.LabelName: u.GetName(), lws.LabelWorkerIndex: "0"}); err != nil {
+					return false, err
+				}
+				for _, p := range pods.Items {
+					if p.Spec.NodeName == "" {
+						return false, nil
+					}
+				}
+			}
+		}
+		return true, nil
+	})
 }

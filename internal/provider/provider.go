@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -37,12 +38,19 @@ type Options struct {
 	MaxReconcileRate       int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift."`
 	MetricsBindAddress     string        `default:":8080" help:"The address the metrics endpoint binds to."`
 	HealthProbeBindAddress string        `default:":8081" help:"The address the health probes bind to."`
+
+	// LogOutput receives the logs; standard error when nil.
+	LogOutput io.Writer `kong:"-"`
 }
 
 // Run runs the provider against the control-plane cluster of cfg until ctx
 // ends.
 func Run(ctx context.Context, cfg *rest.Config, o Options) error {
-	zl := zap.New(zap.UseDevMode(o.Debug))
+	zo := []zap.Opts{zap.UseDevMode(o.Debug)}
+	if o.LogOutput != nil {
+		zo = append(zo, zap.WriteTo(o.LogOutput))
+	}
+	zl := zap.New(zo...)
 	log := logging.NewLogrLogger(zl.WithName("provider-lws"))
 	ctrl.SetLogger(zl)
 

@@ -75,22 +75,30 @@ var floorPools = []nodeagent.Pool{
 // and all 65 StatefulSets are ready. A fresh cluster per iteration, started
 // outside the timer.
 func BenchmarkFloor512(b *testing.B) {
-	benchFloor(b, 1, 64)
+	benchFloor(b, 1, 64, testenv.Options{})
 }
 
 // BenchmarkFloor512TwoClusters splits the same 64 groups over two clusters
 // of 32 groups each, created at once.
 func BenchmarkFloor512TwoClusters(b *testing.B) {
-	benchFloor(b, 2, 32)
+	benchFloor(b, 2, 32, testenv.Options{})
 }
 
-func benchFloor(b *testing.B, clusters, groupsPerCluster int) {
+// BenchmarkFloor512StockControllerManagerQPS is BenchmarkFloor512 with the
+// controller manager's stock client limits (QPS 20, burst 30), to show why
+// the harness raises them.
+func BenchmarkFloor512StockControllerManagerQPS(b *testing.B) {
+	benchFloor(b, 1, 64, testenv.Options{ControllerManagerQPS: 20, ControllerManagerBurst: 30})
+}
+
+func benchFloor(b *testing.B, clusters, groupsPerCluster int, opts testenv.Options) {
 	const groupSize = 8
 	var podsReady, stsReady time.Duration
 	var apiserverRSS int64
 	for range b.N {
 		b.StopTimer()
-		cs := testenv.StartN(b, clusters, testenv.Options{Name: "floor", NodeAgent: nodeagent.Config{Pools: floorPools}})
+		opts.Name, opts.NodeAgent.Pools = "floor", floorPools
+		cs := testenv.StartN(b, clusters, opts)
 		b.StartTimer()
 
 		var wg sync.WaitGroup
