@@ -249,6 +249,12 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 		// Errors are transient (API server busy, conflicts); the next
 		// tick retries well within the lease duration.
 		_ = a.forEachNode(ctx, alive, func(ctx context.Context, st *nodeState) error {
+			a.mu.Lock()
+			gone := st.health == lost // lost since the list was taken
+			a.mu.Unlock()
+			if gone {
+				return nil
+			}
 			return a.renewLease(ctx, st.node)
 		})
 	}

@@ -72,6 +72,43 @@ func TestClustersAreIsolatedAndStop(t *testing.T) {
 	}
 }
 
+// TestStartLocal checks the entry point for long-running tools: files in
+// dir/<name>, a working kubeconfig file, and Stop.
+func TestStartLocal(t *testing.T) {
+	if _, err := testenv.BinaryAssetsDir(); errors.Is(err, testenv.ErrNoBinaries) {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	c, err := testenv.StartLocal(context.Background(), dir, testenv.Options{
+		Name: "local", WithoutControllerManager: true, WithoutScheduler: true, WithoutNodeAgent: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if want := filepath.Join(dir, "local", "kubeconfig"); c.KubeconfigPath != want {
+		t.Errorf("kubeconfig at %s, want %s", c.KubeconfigPath, want)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(mustRead(t, c.KubeconfigPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The version also shows that `make controlplane` stamped the binaries;
+	// unstamped ones report v0.0.0-master, which clients cannot parse.
+	if v, err := cs.Discovery().ServerVersion(); err != nil || v.GitVersion != "v1.35.8" {
+		t.Errorf("server version through the kubeconfig file: %v, %v; want v1.35.8", v, err)
+	}
+	pids := c.ProcessIDs()
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitProcessesGone(t, pids)
+}
+
 // TestTeardownAfterAbnormalEnd runs a test in a child test binary that
 // starts a cluster and then fails, panics or is killed, and checks that
 // the cluster's processes die with it.
