@@ -29,7 +29,7 @@ type env struct {
 	cp, target *testenv.Cluster
 }
 
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	scheme := testenv.DefaultScheme()
 	if err := apis.AddToScheme(scheme); err != nil {
@@ -64,7 +64,7 @@ func start(t *testing.T) *env {
 	return &env{cp: cp, target: target}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func must(t *testing.T, err error) {
 
 // managed renders a LeaderWorkerSet through the composition function's
 // planning into the managed resource for the default cluster.
-func managed(t *testing.T, l compose.LeaderWorkerSet) *v1alpha1.RemoteLeaderWorkerSet {
+func managed(t testing.TB, l compose.LeaderWorkerSet) *v1alpha1.RemoteLeaderWorkerSet {
 	t.Helper()
 	targets, err := compose.Plan(l, nil)
 	if err != nil {
@@ -94,7 +94,7 @@ func sample(name, image string, replicas, size int32) compose.LeaderWorkerSet {
 
 // groupsReady waits until the managed resource reports every group ready on
 // its current revision, and Crossplane's Ready condition is True.
-func (e *env) groupsReady(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet, groups int32, timeout time.Duration) {
+func (e *env) groupsReady(t testing.TB, mr *v1alpha1.RemoteLeaderWorkerSet, groups int32, timeout time.Duration) {
 	t.Helper()
 	testenv.Eventually(t, timeout, fmt.Sprintf("%s: %d groups ready and updated", mr.Name, groups), func(ctx context.Context) (bool, error) {
 		got := &v1alpha1.RemoteLeaderWorkerSet{}
