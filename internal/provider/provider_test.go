@@ -3,7 +3,9 @@ package provider_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,9 +29,17 @@ import (
 // reached through the ClusterProviderConfig "default".
 type env struct {
 	cp, target *testenv.Cluster
+	stop       func()
 }
 
 func start(t testing.TB) *env {
+	t.Helper()
+	return startWith(t, testenv.Options{Name: "target"})
+}
+
+// startWith starts the environment with a target cluster of its own options,
+// and the provider; env.restart restarts the provider.
+func startWith(t testing.TB, target testenv.Options) *env {
 	t.Helper()
 	scheme := testenv.DefaultScheme()
 	if err := apis.AddToScheme(scheme); err != nil {
@@ -37,12 +47,12 @@ func start(t testing.TB) *env {
 	}
 	cp := testenv.Start(t, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true,
 		CRDDirectoryPaths: []string{filepath.Join("..", "..", "package", "provider", "crds")}, Scheme: scheme})
-	target := testenv.Start(t, testenv.Options{Name: "target"})
+	tc := testenv.Start(t, target)
 	ctx := context.Background()
 	must(t, cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}))
 	must(t, cp.Client.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "target", Namespace: "crossplane-system"},
-		Data:       map[string][]byte{"kubeconfig": target.Kubeconfig},
+		Data:       map[string][]byte{"kubeconfig": tc.Kubeconfig},
 	}))
 	must(t, cp.Client.Create(ctx, &v1alpha1.ClusterProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{Name: "default"},
@@ -50,18 +60,25 @@ func start(t testing.TB) *env {
 			CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
 				SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "target"}, Key: "kubeconfig"}}}},
 	}))
+	e := &env{cp: cp, target: tc}
+	e.stop = e.run(t)
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+// run starts the provider; the returned function stops it and waits.
+func (e *env) run(t testing.TB) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- provider.Run(ctx, cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, MetricsBindAddress: "0", HealthProbeBindAddress: "0"})
+		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, MetricsBindAddress: "0", HealthProbeBindAddress: "0", LogOutput: io.Discard})
 	}()
-	t.Cleanup(func() {
+	return sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("provider: %v", err)
 		}
 	})
-	return &env{cp: cp, target: target}
 }
 
 func must(t testing.TB, err error) {
