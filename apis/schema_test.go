@@ -106,6 +106,25 @@ func TestSchemas(t *testing.T) {
 			},
 			want: "spec.placement.clusters[0].name: Invalid value",
 		},
+		"NegativeMaxRestarts": {
+			reason: "groupRestart.maxRestarts has a minimum of 0.",
+			edit:   func(s map[string]any) { s["groupRestart"] = map[string]any{"maxRestarts": int64(-1)} },
+			want:   "spec.groupRestart.maxRestarts in body should be greater than or equal to 0",
+		},
+		"BackoffMaxBelowInitial": {
+			reason: "The backoff's cap may not be below its first delay (a CEL rule).",
+			edit: func(s map[string]any) {
+				s["groupRestart"] = map[string]any{"backoff": map[string]any{"initialSeconds": int64(60), "maxSeconds": int64(30)}}
+			},
+			want: "maxSeconds must be at least initialSeconds",
+		},
+		"BackoffMaxAboveDefaultReset": {
+			reason: "A cap above the defaulted resetSeconds of 600 is rejected: defaults apply before the CEL rules.",
+			edit: func(s map[string]any) {
+				s["groupRestart"] = map[string]any{"backoff": map[string]any{"maxSeconds": int64(900)}}
+			},
+			want: "resetSeconds must be greater than maxSeconds",
+		},
 		"NoContainers": {
 			reason: "A worker template needs containers.",
 			edit:   func(s map[string]any) { lwt(s)["workerTemplate"] = map[string]any{"spec": map[string]any{}} },

@@ -43,6 +43,59 @@ type LeaderWorkerSetSpec struct {
 	// clusters. It is not part of upstream LeaderWorkerSet.
 	// +optional
 	Placement *Placement `json:"placement,omitempty"`
+
+	// GroupRestart slows down and bounds the recreation of a group whose
+	// pods keep restarting (lws#1048, lws#820). Without it a group is
+	// recreated at once, every time, as upstream does. It is not part of
+	// upstream LeaderWorkerSet, nor of the template revision: changing it
+	// starts no rollout.
+	// +optional
+	GroupRestart *GroupRestart `json:"groupRestart,omitempty"`
+}
+
+// GroupRestart bounds how often a group is recreated after its pods restart.
+type GroupRestart struct {
+	// Backoff delays the second and later recreations of a group in a row.
+	// Without it every recreation is immediate.
+	// +optional
+	Backoff *GroupRestartBackoff `json:"backoff,omitempty"`
+
+	// MaxRestarts is how many recreations in a row a group is allowed. A
+	// group that triggers once more is left as it is and reported by the
+	// GroupRestartBudgetExhausted condition until it moves to another
+	// revision or the budget is raised or removed. Unset, it is unlimited.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxRestarts *int32 `json:"maxRestarts,omitempty"`
+}
+
+// GroupRestartBackoff is an exponential delay between the recreations of a
+// group. Recreations are "in a row" while each comes within resetSeconds of
+// the previous one.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.initialSeconds) || !has(self.maxSeconds) || self.maxSeconds >= self.initialSeconds",message="maxSeconds must be at least initialSeconds"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxSeconds) || !has(self.resetSeconds) || self.resetSeconds > self.maxSeconds",message="resetSeconds must be greater than maxSeconds"
+type GroupRestartBackoff struct {
+	// InitialSeconds is the delay before the second recreation in a row;
+	// the first is immediate, and each further one doubles the delay.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	InitialSeconds *int32 `json:"initialSeconds,omitempty"`
+
+	// MaxSeconds caps the delay.
+	// +kubebuilder:default=300
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxSeconds *int32 `json:"maxSeconds,omitempty"`
+
+	// ResetSeconds: a group not recreated for this long starts over, with
+	// an immediate recreation and its whole budget. Without a backoff, the
+	// budget counts recreations in a row over 600 seconds.
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	ResetSeconds *int32 `json:"resetSeconds,omitempty"`
 }
 
 // LeaderWorkerTemplate defines the pods of one group: a leader and size-1

@@ -4,6 +4,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // RemoteLeaderWorkerSetParameters is one target cluster's share of a
@@ -59,6 +60,12 @@ type RemoteLeaderWorkerSetParameters struct {
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
 	Services []runtime.RawExtension `json:"services,omitempty"`
+
+	// GroupRestart is the LeaderWorkerSet's spec.groupRestart, defaulted:
+	// the backoff and budget of group recreations. It is not part of the
+	// revision, so changing it changes no group.
+	// +optional
+	GroupRestart *GroupRestart `json:"groupRestart,omitempty"`
 }
 
 // RolloutBudget is a rolling update's limits in groups of one cluster.
@@ -128,11 +135,51 @@ type RemoteLeaderWorkerSetObservation struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions are the LeaderWorkerSet conditions: Available, Progressing
-	// and UpdateInProgress.
+	// and UpdateInProgress, and GroupRestartBudgetExhausted once a group
+	// used up spec.groupRestart.maxRestarts.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// GroupRestarts are the recent recreations of each group, kept while
+	// spec.groupRestart is set: the provider's memory for the backoff and
+	// the budget, which survives a provider restart.
+	// +listType=map
+	// +listMapKey=group
+	// +optional
+	GroupRestarts []GroupRestartStatus `json:"groupRestarts,omitempty"`
+}
+
+// GroupRestartStatus is the recreation history of one group. It goes when
+// the group goes, moves to another revision, or was not recreated for
+// resetSeconds and is not exhausted.
+type GroupRestartStatus struct {
+	// Group is the leader pod's ordinal in this cluster.
+	// +kubebuilder:validation:Minimum=0
+	Group int32 `json:"group"`
+
+	// Revision is the template revision of the group's leader.
+	Revision string `json:"revision"`
+
+	// Count is the number of recreations in a row.
+	// +kubebuilder:validation:Minimum=0
+	Count int32 `json:"count"`
+
+	// LastRestartTime is when the group was last recreated.
+	// +optional
+	LastRestartTime *metav1.MicroTime `json:"lastRestartTime,omitempty"`
+
+	// LeaderUID is the leader pod the last recreation deleted: a retried
+	// deletion, or a read from a cache that did not see it yet, is not
+	// counted as another recreation.
+	// +optional
+	LeaderUID types.UID `json:"leaderUID,omitempty"`
+
+	// Exhausted: the group triggered after maxRestarts recreations in a row
+	// and is no longer recreated.
+	// +optional
+	Exhausted bool `json:"exhausted,omitempty"`
 }
 
 // RemoteLeaderWorkerSetSpec is the desired state of a RemoteLeaderWorkerSet.

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,7 +36,7 @@ const syncPoll = 25 * time.Millisecond
 // watchedKinds are cached with the LeaderWorkerSet label selector and
 // reported through OnChange.
 func watchedKinds() []client.Object {
-	return []client.Object{&corev1.Pod{}, &appsv1.StatefulSet{}, &corev1.Service{}, &appsv1.ControllerRevision{}}
+	return []client.Object{&corev1.Pod{}, &appsv1.StatefulSet{}, &corev1.Service{}, &appsv1.ControllerRevision{}, &discoveryv1.EndpointSlice{}}
 }
 
 // cachedKinds are cached, but changes are not reported: a node's change
@@ -316,12 +317,19 @@ func cacheOptions(onWatchError toolscache.WatchErrorHandlerWithContext) cache.Op
 	if err != nil {
 		panic(err) // A constant, valid label key.
 	}
+	// The EndpointSlice controller copies a Service's labels to its
+	// EndpointSlices, so ours are told apart by their manager.
+	managedByUs, err := labels.NewRequirement(discoveryv1.LabelManagedBy, selection.Equals, []string{lws.EndpointSliceManager})
+	if err != nil {
+		panic(err) // Constant, valid label key and value.
+	}
 	return cache.Options{
 		DefaultLabelSelector:     labels.NewSelector().Add(*ours),
 		DefaultTransform:         cache.TransformStripManagedFields(),
 		DefaultWatchErrorHandler: onWatchError,
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Node{}: {Label: labels.Everything(), Transform: stripNode},
+			&corev1.Node{}:               {Label: labels.Everything(), Transform: stripNode},
+			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*ours, *managedByUs)},
 		},
 	}
 }

@@ -35,9 +35,11 @@
 // Secret changed; Forget stops and drops a connection, for a deleted provider
 // config. The controllers in internal/controller/config call both.
 //
-// Caches hold only what the provider manages: Pods, StatefulSets, Services
-// and ControllerRevisions carrying the label leaderworkerset.sigs.k8s.io/name
-// (any value), plus all Nodes, whose labels decide exclusive placement.
+// Caches hold only what the provider manages: Pods, StatefulSets, Services,
+// ControllerRevisions and EndpointSlices carrying the label
+// leaderworkerset.sigs.k8s.io/name (any value), the EndpointSlices only when
+// managed by lws.crossplane.io, plus all Nodes, whose labels decide
+// exclusive placement.
 // Managed fields (and a Node's image list) are dropped before caching. Reads
 // of other kinds through Client are also restricted to labelled objects; use
 // APIReader for anything else.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -27,8 +28,8 @@ const (
 )
 
 // OnChangeFunc is told of every add, update and delete of a watched object
-// (Pods, StatefulSets, Services and ControllerRevisions carrying the
-// LeaderWorkerSet name label) in the cluster of provider config Key, and of
+// (Pods, StatefulSets, Services, ControllerRevisions and the provider's
+// EndpointSlices carrying the LeaderWorkerSet name label) in the cluster of provider config Key, and of
 // every such object again when a connection is (re)made. It runs on the
 // informer's goroutine: it must be quick and must not modify obj, which is
 // the cache's copy.
@@ -61,6 +62,9 @@ type Options struct {
 	// AllowNamespacedInjectedIdentity lets namespaced ProviderConfigs use
 	// the provider's own identity.
 	AllowNamespacedInjectedIdentity bool
+	// OnRequest, when set, is told of every request made to the cluster of
+	// a provider config, before it is sent; the provider counts them.
+	OnRequest func(k Key, r *http.Request)
 }
 
 func (o Options) withDefaults() Options {
@@ -162,10 +166,16 @@ func (m *Manager) Get(ctx context.Context, k Key) (*Connection, error) {
 }
 
 // Client is the cache-backed client for a managed resource's provider
-// config: Get(ctx, KeyFor(mg)).Client().
+// config, Get(ctx, KeyFor(mg)).Client(), while the connection is healthy.
 func (m *Manager) Client(ctx context.Context, mg *v1alpha1.RemoteLeaderWorkerSet) (client.Client, error) {
 	c, err := m.Get(ctx, KeyFor(mg))
 	if err != nil {
+		return nil, err
+	}
+	// A cache that stopped hearing from its cluster still answers reads
+	// with what it last knew; planning from that would report a stale
+	// state as current.
+	if err := c.Health(); err != nil {
 		return nil, err
 	}
 	return c.Client(), nil
@@ -201,6 +211,14 @@ func (m *Manager) dial(c *Connection, cfg *rest.Config) {
 	began := time.Now()
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst, cfg.UserAgent = m.opts.QPS, m.opts.Burst, m.opts.UserAgent
+	if on := m.opts.OnRequest; on != nil {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				on(c.key, r)
+				return rt.RoundTrip(r)
+			})
+		})
+	}
 	err := c.dial(cfg, dialOptions{scheme: m.scheme, timeout: m.opts.SyncTimeout, healthInterval: m.opts.HealthInterval})
 	if err != nil {
 		c.stop()
@@ -212,6 +230,10 @@ func (m *Manager) dial(c *Connection, cfg *rest.Config) {
 	}
 	close(c.ready)
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // Lookup returns the established connection for k, without reading the
 // provider config, or false if there is none (yet).

@@ -35,6 +35,7 @@ func TestManager(t *testing.T) {
 	t.Run("repeated Get returns the same connection", func(t *testing.T) { testReuse(t, e) })
 	t.Run("each kind of provider config reaches its own cluster", func(t *testing.T) { testResolution(t, e) })
 	t.Run("the cache holds only labelled objects", func(t *testing.T) { testLabelledOnly(t, e) })
+	t.Run("the cache holds only the provider's EndpointSlices", func(t *testing.T) { testEndpointSlices(t, e) })
 	t.Run("a remote pod change invokes the callback within 1s", func(t *testing.T) { testCallbackLatency(t, e) })
 	t.Run("a Secret change replaces the connection", func(t *testing.T) { testReplacement(t, e) })
 	t.Run("Forget stops the cache", func(t *testing.T) { testForget(t, e) })

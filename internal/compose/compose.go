@@ -121,6 +121,7 @@ func target(l LeaderWorkerSet, spec *v1alpha1.LeaderWorkerSetSpec, sh placement.
 				Metadata:          v1alpha1.ObjectMetadata{Labels: in.Labels, Annotations: in.Annotations},
 				LeaderStatefulSet: leaderRaw,
 				Services:          services,
+				GroupRestart:      spec.GroupRestart.DeepCopy(),
 			},
 		},
 	}

@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,9 +158,11 @@ const observedMR = `{
   }
 }`
 
+// withSubGroups is the XR that observedMR was composed from.
+const withSubGroups = `{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"XLeaderWorkerSet","metadata":{"name":"test-sample","namespace":"default"},
+  "spec":{"replicas":2,"leaderWorkerTemplate":{"size":2,"subGroupPolicy":{"subGroupSize":1},"workerTemplate":{"spec":{"containers":[{"name":"c","image":"i"}]}}}}}`
+
 func TestRunFunctionReadsStatusBack(t *testing.T) {
-	withSubGroups := `{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"XLeaderWorkerSet","metadata":{"name":"test-sample","namespace":"default"},
-	  "spec":{"replicas":2,"leaderWorkerTemplate":{"size":2,"subGroupPolicy":{"subGroupSize":1},"workerTemplate":{"spec":{"containers":[{"name":"c","image":"i"}]}}}}}`
 	rsp := run(t, &fnv1.RunFunctionRequest{
 		Observed: &fnv1.State{
 			Composite: &fnv1.Resource{Resource: resource.MustStructJSON(withSubGroups)},
@@ -180,6 +183,55 @@ func TestRunFunctionReadsStatusBack(t *testing.T) {
 	}
 	if got := conditions(rsp); got["Available"] != fnv1.Status_STATUS_CONDITION_TRUE || got["Progressing"] != fnv1.Status_STATUS_CONDITION_FALSE {
 		t.Errorf("all groups ready: Available and not Progressing; got %v", got)
+	}
+}
+
+func TestRunFunctionReportsRestartBudgetLws877(t *testing.T) {
+	exhausted := `{"type": "GroupRestartBudgetExhausted", "status": "True", "reason": "RestartBudgetExhausted", "message": "Group 1 exhausted its restart budget", "lastTransitionTime": "2026-01-01T00:00:00Z"}`
+	available := `{"type": "GroupRestartBudgetExhausted", "status": "False", "reason": "RestartBudgetAvailable", "message": "No group has exhausted its restart budget", "lastTransitionTime": "2026-01-01T00:00:00Z"}`
+	cases := map[string]struct {
+		reason    string
+		condition string
+		want      *fnv1.Condition
+	}{
+		"NeverExhausted": {
+			reason: "A LeaderWorkerSet whose clusters never exhausted a budget has no such condition.",
+		},
+		"ExhaustedNamesClusterAndGroups": {
+			reason:    "lws#877: the terminal condition reaches the XR and its claim, naming the cluster and its message.",
+			condition: exhausted,
+			want: &fnv1.Condition{Type: "GroupRestartBudgetExhausted", Status: fnv1.Status_STATUS_CONDITION_TRUE, Reason: "RestartBudgetExhausted",
+				Message: ptr.To("cluster default: Group 1 exhausted its restart budget"), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()},
+		},
+		"ClearedTurnsFalse": {
+			reason:    "Once no group is exhausted any more, the XR's condition turns False rather than staying True.",
+			condition: available,
+			want: &fnv1.Condition{Type: "GroupRestartBudgetExhausted", Status: fnv1.Status_STATUS_CONDITION_FALSE, Reason: "RestartBudgetAvailable",
+				Message: ptr.To("No group has exhausted its restart budget"), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			mr := observedMR
+			if tc.condition != "" {
+				mr = strings.Replace(mr, `"conditions": [{"type": "Available"`, `"conditions": [`+tc.condition+`, {"type": "Available"`, 1)
+			}
+			rsp := run(t, &fnv1.RunFunctionRequest{
+				Observed: &fnv1.State{
+					Composite: &fnv1.Resource{Resource: resource.MustStructJSON(withSubGroups)},
+					Resources: map[string]*fnv1.Resource{"cluster-default": {Resource: resource.MustStructJSON(mr)}},
+				},
+			})
+			var got *fnv1.Condition
+			for _, c := range rsp.GetConditions() {
+				if c.GetType() == "GroupRestartBudgetExhausted" {
+					got = c
+				}
+			}
+			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nGroupRestartBudgetExhausted: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
 	}
 }
 

@@ -2,16 +2,19 @@ package function
 
 import (
 	"slices"
+	"strings"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/response"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/restart"
 	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 )
 
@@ -20,6 +23,10 @@ type status struct {
 	v1alpha1.LeaderWorkerSetStatus
 
 	available, updating bool
+	// budget: a cluster reports GroupRestartBudgetExhausted, True or
+	// False; exhausted are the messages of those where it is True.
+	budget    bool
+	exhausted []string
 }
 
 // aggregate sums what each cluster's provider observed. A cluster counts as
@@ -47,6 +54,12 @@ func aggregate(targets []compose.Target, observed observedSet) status {
 		fresh := at.ObservedGeneration == mr.Generation
 		st.available = st.available && fresh && meta.IsStatusConditionTrue(at.Conditions, rollout.ConditionAvailable)
 		st.updating = st.updating || meta.IsStatusConditionTrue(at.Conditions, rollout.ConditionUpdateInProgress)
+		if c := meta.FindStatusCondition(at.Conditions, restart.ConditionBudgetExhausted); c != nil {
+			st.budget = true
+			if c.Status == metav1.ConditionTrue {
+				st.exhausted = append(st.exhausted, "cluster "+t.Cluster+": "+c.Message)
+			}
+		}
 		st.ReadyReplicas += cs.ReadyReplicas
 		st.UpdatedReplicas += cs.UpdatedReplicas
 		st.Replicas += cs.Replicas
@@ -81,7 +94,8 @@ func (st status) object() map[string]any {
 
 // conditions reports Available, Progressing and UpdateInProgress on the
 // composite resource and its claim, with upstream's exclusivity: Available
-// excludes the other two.
+// excludes the other two; and GroupRestartBudgetExhausted, naming each
+// cluster's exhausted groups.
 func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 	var active []string
 	switch {
@@ -99,5 +113,16 @@ func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 		}
 		reason, message := rollout.ReasonAndMessage(typ)
 		set(rsp, typ, reason).WithMessage(message).TargetCompositeAndClaim()
+	}
+	// Reported whenever a cluster reports it, True or False, so that the
+	// XR's condition is refreshed once the budget is no longer exhausted
+	// rather than left as it last was.
+	switch {
+	case len(st.exhausted) > 0:
+		response.ConditionTrue(rsp, restart.ConditionBudgetExhausted, restart.ReasonBudgetExhausted).
+			WithMessage(strings.Join(st.exhausted, "; ")).TargetCompositeAndClaim()
+	case st.budget:
+		response.ConditionFalse(rsp, restart.ConditionBudgetExhausted, restart.ReasonBudgetAvailable).
+			WithMessage("No group has exhausted its restart budget").TargetCompositeAndClaim()
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -42,6 +44,10 @@ type Plan struct {
 	// Services and Workers are objects to create.
 	Services []*corev1.Service
 	Workers  []*appsv1.StatefulSet
+	// EndpointSlices are leaders' EndpointSlices to create under
+	// UniquePerReplica, and EndpointSliceUpdates existing ones to update.
+	EndpointSlices       []*discoveryv1.EndpointSlice
+	EndpointSliceUpdates []*discoveryv1.EndpointSlice
 	// Identities are gated pods to label, annotate and release.
 	Identities []Identity
 	// Restarts are leader pods to delete, in the foreground, to recreate
@@ -53,6 +59,14 @@ type Plan struct {
 	// Events describe the changes; StatusEvent, when set, the status.
 	Events      []Event
 	StatusEvent *Event
+	// RestartEvents tell of recreations held back by their backoff or
+	// refused by their budget. They change nothing in the cluster, so they
+	// are recorded with the status, not after an apply.
+	RestartEvents []Event
+	// RequeueAfter, when not zero, is when the earliest recreation held back
+	// by its backoff is due: the provider plans again then, rather than at
+	// its next poll.
+	RequeueAfter time.Duration
 
 	// Observation is the status to report.
 	Observation v1alpha1.RemoteLeaderWorkerSetObservation
@@ -63,11 +77,13 @@ type Plan struct {
 // Changes tells whether the plan writes anything to the cluster.
 func (p *Plan) Changes() bool {
 	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.Workers) > 0 ||
+		len(p.EndpointSlices) > 0 || len(p.EndpointSliceUpdates) > 0 ||
 		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0
 }
 
 // Compute plans a cluster. conditions are the LeaderWorkerSet conditions
-// reported so far; generation is the managed resource's.
+// reported so far, and s.History the group restarts; generation is the
+// managed resource's.
 func Compute(s *State, conditions []metav1.Condition, generation int64, now metav1.Time) (*Plan, error) {
 	revs, err := s.revisions()
 	if err != nil {
@@ -91,12 +107,14 @@ func Compute(s *State, conditions []metav1.Condition, generation int64, now meta
 			p.Services = append(p.Services, svc)
 		}
 	}
+	r := newRestarts(s, now.Time)
 	for i := range s.Pods {
 		pod := &s.Pods[i]
-		if err := p.pod(s, revs, pod); err != nil {
+		if err := p.pod(s, revs, r, pod); err != nil {
 			return nil, err
 		}
 	}
+	p.Observation.GroupRestarts = r.entries()
 	p.status(s, cur.in.Size(), conditions, generation, now)
 	return p, nil
 }
@@ -215,10 +233,22 @@ func (s *State) groupState(pod *corev1.Pod, workers *appsv1.StatefulSet, size in
 	key := s.Params.Revision.Key
 	g := rollout.Group{Ready: podReady(pod), Updated: pod.Labels[lws.LabelRevisionKey] == key}
 	if size > 1 {
-		g.Ready = g.Ready && workersReady(workers)
+		g.Ready = g.Ready && workersReady(workers) && s.workersLabelled(pod.Name, size)
 		g.Updated = g.Updated && workers.Labels[lws.LabelRevisionKey] == key
 	}
 	return g
+}
+
+// workersLabelled: every worker of a leader has its identity labels, so a
+// ready group's pods carry upstream's labels, also those of workers that
+// started before the provider labelled them.
+func (s *State) workersLabelled(leader string, size int32) bool {
+	for w := 1; w < int(size); w++ {
+		if p := s.pod(fmt.Sprintf("%s-%d", leader, w)); p == nil || !labelled(p) {
+			return false
+		}
+	}
+	return true
 }
 
 func podReady(pod *corev1.Pod) bool {

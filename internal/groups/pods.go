@@ -13,21 +13,25 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/restart"
 )
 
-// pod plans what one pod needs: its identity while it is gated, its group's
-// restart, and for a leader its group's Service and workers.
-func (p *Plan) pod(s *State, revs revisions, pod *corev1.Pod) error {
+// pod plans what one pod needs: its identity while it is gated or, for a
+// worker that did not wait for it (render's workersWait), until it has its
+// labels; its group's restart; and for a leader its group's Service and
+// workers.
+func (p *Plan) pod(s *State, revs revisions, r *restarts, pod *corev1.Pod) error {
 	rev := revs[pod.Labels[lws.LabelRevisionKey]]
 	if rev == nil {
 		// A pod of a revision this cluster no longer knows cannot be
 		// identified; the rollout replaces it.
 		return nil
 	}
-	if gated(pod) && pod.DeletionTimestamp == nil {
+	if pod.DeletionTimestamp == nil && (gated(pod) || !labelled(pod)) {
 		labels, annotations, err := rev.in.PodIdentity(pod)
 		if err != nil {
 			return err
 		}
 		p.Identities = append(p.Identities, Identity{Pod: pod, Labels: labels, Annotations: annotations})
+	}
+	if gated(pod) && pod.DeletionTimestamp == nil {
 		if isLeader(pod) {
 			// Workers of an exclusive group wait for the leader's node;
 			// others may start at once.
@@ -35,18 +39,23 @@ func (p *Plan) pod(s *State, revs revisions, pod *corev1.Pod) error {
 		}
 		return nil
 	}
-	p.restart(s, revs, rev, pod)
+	p.restart(s, revs, r, rev, pod)
 	if isLeader(pod) {
 		return p.workers(s, rev, pod)
 	}
 	return nil
 }
 
+// labelled: the pod has its identity labels. Leaders carry worker-index 0
+// from their template; a worker gets its worker-index with the rest.
+func labelled(pod *corev1.Pod) bool { return pod.Labels[lws.LabelWorkerIndex] != "" }
+
 func gated(pod *corev1.Pod) bool {
 	return slices.ContainsFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == lws.SchedulingGate })
 }
 
-// workers plans a leader's group Service and worker StatefulSet (spec §5.6).
+// workers plans a leader's group Service, its EndpointSlice, and its
+// worker StatefulSet (spec §5.6).
 func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 	if leader.DeletionTimestamp != nil {
 		return nil
@@ -68,6 +77,7 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 		svc.OwnerReferences = []metav1.OwnerReference{ownedBy(leader)}
 		p.Services = append(p.Services, svc)
 	}
+	p.leaderEndpoints(s, in, group, leader)
 	if in.Size() < 2 || s.worker(leader.Name) != nil {
 		return nil
 	}
@@ -102,16 +112,17 @@ func ownedBy(pod *corev1.Pod) metav1.OwnerReference {
 	return metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID, Controller: &t, BlockOwnerDeletion: &t}
 }
 
-// restart plans a group restart triggered by one of its pods (spec §5.7).
-func (p *Plan) restart(s *State, revs revisions, rev *template, pod *corev1.Pod) {
+// restart plans a group restart triggered by one of its pods (spec §5.7),
+// under spec.groupRestart.
+func (p *Plan) restart(s *State, revs revisions, r *restarts, rev *template, pod *corev1.Pod) {
 	leaderName := pod.Name
 	if !isLeader(pod) {
 		leaderName, _ = podmeta.ParentNameAndOrdinal(pod.Name)
 	}
 	leader := s.pod(leaderName)
 	if leader != nil {
-		if r := revs[leader.Labels[lws.LabelRevisionKey]]; r != nil {
-			rev = r
+		if lr := revs[leader.Labels[lws.LabelRevisionKey]]; lr != nil {
+			rev = lr
 		}
 	}
 	group := pod.Labels[lws.LabelGroupIndex]
@@ -130,10 +141,7 @@ func (p *Plan) restart(s *State, revs revisions, rev *template, pod *corev1.Pod)
 		Workers:              s.worker(leaderName),
 		Pods:                 members,
 	}
-	if restart.Decide(pod, g) != restart.Recreate || slices.Contains(p.Restarts, leader) {
-		return
+	if restart.Decide(pod, g) == restart.Recreate {
+		p.recreate(r, pod, leader)
 	}
-	p.Restarts = append(p.Restarts, leader)
-	p.Events = append(p.Events, Event{Reason: "RecreateGroup", Message: fmt.Sprintf(
-		"Worker pod %s failed, deleted leader pod %s to recreate group %s", pod.Name, leader.Name, group)})
 }

@@ -2,8 +2,8 @@
 // LeaderWorkerSet's objects to what its RemoteLeaderWorkerSet asks for: the
 // template revision, the leader StatefulSet (rollout and scale through
 // package rollout), each group's worker StatefulSet per startup policy and
-// from the revision of its leader, the Services, the per-pod identity of
-// gated pods, and group restarts (through package restart). It is pure: the
+// from the revision of its leader, the Services (and under UniquePerReplica
+// each leader's EndpointSlice), the per-pod identity of gated pods, and group restarts (through package restart). It is pure: the
 // provider gathers State from the cluster, applies the Plan, and writes the
 // status it reports.
 package groups
@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
@@ -32,9 +33,16 @@ type State struct {
 	Revisions []appsv1.ControllerRevision
 	Pods      []corev1.Pod
 	Services  []corev1.Service
+	// EndpointSlices are the provider's own, not the EndpointSlice
+	// controller's (which carry the label of their Service).
+	EndpointSlices []discoveryv1.EndpointSlice
 
 	// Nodes by name, for the leaders' topology under exclusive placement.
 	Nodes map[string]*corev1.Node
+
+	// History is the group restarts reported so far, from the managed
+	// resource's status.atProvider.groupRestarts.
+	History []v1alpha1.GroupRestartStatus
 }
 
 // template is a revision decoded, with what rendering it needs.

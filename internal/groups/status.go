@@ -39,7 +39,7 @@ func (p *Plan) status(s *State, size int32, conditions []metav1.Condition, gener
 	p.Observation.ReadyReplicas, p.Observation.UpdatedReplicas = st.ReadyReplicas, st.UpdatedReplicas
 	p.Observation.HPAPodSelector = lws.LeaderPodSelector(s.Params.Name)
 	p.Observation.ObservedGeneration = generation
-	p.Observation.Conditions = conds
+	p.Observation.Conditions = budgetCondition(conds, p.Observation.GroupRestarts, budget(s.Params.GroupRestart), generation, now)
 	if s.Leader != nil {
 		p.Observation.Replicas = s.Leader.Status.Replicas
 	}

@@ -7,6 +7,15 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
 
+// Defaults of spec.groupRestart, our extension: the backoff's first delay,
+// its cap, and how long a group must go without a recreation to start over.
+// DefaultResetSeconds also bounds "in a row" for a budget without a backoff.
+const (
+	DefaultInitialSeconds = 10
+	DefaultMaxSeconds     = 300
+	DefaultResetSeconds   = 600
+)
+
 // Default fills in every default of a LeaderWorkerSet spec: the schema's
 // defaults first, then the ones upstream's mutating webhook sets (spec §1.8).
 // It is idempotent and returns a copy.
@@ -48,6 +57,20 @@ func Default(in *v1alpha1.LeaderWorkerSetSpec) *v1alpha1.LeaderWorkerSetSpec {
 	}
 	if s.NetworkConfig.SubdomainPolicy == nil {
 		s.NetworkConfig.SubdomainPolicy = ptr.To(v1alpha1.SubdomainShared)
+	}
+	// A groupRestart without a backoff keeps recreations immediate; only a
+	// backoff that is there gets its defaults.
+	if g := s.GroupRestart; g != nil && g.Backoff != nil {
+		b := g.Backoff
+		if b.InitialSeconds == nil {
+			b.InitialSeconds = ptr.To[int32](DefaultInitialSeconds)
+		}
+		if b.MaxSeconds == nil {
+			b.MaxSeconds = ptr.To[int32](DefaultMaxSeconds)
+		}
+		if b.ResetSeconds == nil {
+			b.ResetSeconds = ptr.To[int32](DefaultResetSeconds)
+		}
 	}
 	return s
 }

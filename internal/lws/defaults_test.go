@@ -86,6 +86,26 @@ func TestDefault(t *testing.T) {
 				}
 			},
 		},
+		"GroupRestartBackoffDefaults": {
+			reason: "An empty backoff waits 10s, doubling up to 300s, and starts over after 600s.",
+			in: func(s *v1alpha1.LeaderWorkerSetSpec) {
+				s.GroupRestart = &v1alpha1.GroupRestart{Backoff: &v1alpha1.GroupRestartBackoff{}, MaxRestarts: ptr.To[int32](5)}
+			},
+			want: func(s *v1alpha1.LeaderWorkerSetSpec) {
+				s.GroupRestart = &v1alpha1.GroupRestart{Backoff: &v1alpha1.GroupRestartBackoff{
+					InitialSeconds: ptr.To[int32](10), MaxSeconds: ptr.To[int32](300), ResetSeconds: ptr.To[int32](600),
+				}, MaxRestarts: ptr.To[int32](5)}
+			},
+		},
+		"GroupRestartBudgetOnlyHasNoBackoff": {
+			reason: "A budget without a backoff keeps every recreation immediate: no backoff is made up.",
+			in: func(s *v1alpha1.LeaderWorkerSetSpec) {
+				s.GroupRestart = &v1alpha1.GroupRestart{MaxRestarts: ptr.To[int32](3)}
+			},
+			want: func(s *v1alpha1.LeaderWorkerSetSpec) {
+				s.GroupRestart = &v1alpha1.GroupRestart{MaxRestarts: ptr.To[int32](3)}
+			},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

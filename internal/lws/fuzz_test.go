@@ -18,6 +18,7 @@ func FuzzDefaultAndValidate(f *testing.F) {
 		`{"rolloutStrategy":{"rollingUpdateConfiguration":{"maxUnavailable":"50%","maxSurge":"x%","partition":-3}}}`,
 		`{"leaderWorkerTemplate":{"size":5,"subGroupPolicy":{"subGroupPolicyType":"LeaderExcluded","subGroupSize":2}}}`,
 		`{"placement":{"clusters":[{"name":"a","groups":2},{"name":"a","weight":-1}]}}`,
+		`{"groupRestart":{"backoff":{"initialSeconds":0,"maxSeconds":-5},"maxRestarts":-1}}`,
 	} {
 		f.Add("test-sample", seed)
 	}

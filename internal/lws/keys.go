@@ -64,4 +64,9 @@ const (
 	// value of an environment variable; the template reads them through the
 	// downward API. Per-container values add ".<index>" to the key.
 	AnnotationEnvPrefix = "env.lws.crossplane.io/"
+
+	// EndpointSliceManager is the endpointslice.kubernetes.io/managed-by
+	// value of the EndpointSlices the provider writes: any other value than
+	// the EndpointSlice controller's keeps that controller off them.
+	EndpointSliceManager = "lws.crossplane.io"
 )

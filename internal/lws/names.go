@@ -17,6 +17,16 @@ func WorkerPodName(lwsName string, group, worker int) string {
 	return LeaderPodName(lwsName, group) + "-" + strconv.Itoa(worker)
 }
 
+// LeaderEndpointSliceName is, under UniquePerReplica, the EndpointSlice
+// that gives a group's leader its hostname in the group's Service. The
+// EndpointSlice controller names its own slices "<service>-" and 5 random
+// characters, so none of them ends in "-leader".
+func LeaderEndpointSliceName(lwsName string, group int) string {
+	return LeaderPodName(lwsName, group) + leaderEndpointSliceSuffix
+}
+
+const leaderEndpointSliceSuffix = "-leader"
+
 // LeaderPodSelector selects a LeaderWorkerSet's leader pods; it is the
 // hpaPodSelector of the status.
 func LeaderPodSelector(lwsName string) string {
@@ -38,8 +48,9 @@ func MaxLWSNameLength(maxGroupIndex, size int32) int {
 	d := len(strconv.Itoa(int(max(maxGroupIndex, 0))))
 	// The leader StatefulSet's pods: "<name>-<hash>".
 	n := MaxNameLength - revisionHashSuffix
-	// Leader pods and per-group Services: "<name>-<index>".
-	n = min(n, MaxNameLength-1-d)
+	// Leader pods and per-group Services, "<name>-<index>", and under
+	// UniquePerReplica the leaders' EndpointSlices, which are longer.
+	n = min(n, MaxNameLength-1-d-len(leaderEndpointSliceSuffix))
 	if size > 1 {
 		// Worker StatefulSets' pods: "<name>-<index>-<hash>".
 		n = min(n, MaxNameLength-1-d-revisionHashSuffix)

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
@@ -50,6 +51,7 @@ var (
 	templatePath = specPath.Child("leaderWorkerTemplate")
 	rollingPath  = specPath.Child("rolloutStrategy", "rollingUpdateConfiguration")
 	subGroupPath = templatePath.Child("subGroupPolicy")
+	restartPath  = specPath.Child("groupRestart")
 )
 
 // Validate checks a defaulted LeaderWorkerSet (spec §1.9, plus the generated
@@ -91,7 +93,38 @@ func Validate(name string, annotations map[string]string, s *v1alpha1.LeaderWork
 	validateSubGroups(&errs, annotations, s.LeaderWorkerTemplate.SubGroupPolicy, size)
 	validateNameBudget(&errs, name, replicas, surge, size)
 	validatePlacement(&errs, s.Placement, replicas)
+	validateGroupRestart(&errs, s.GroupRestart)
 	return errs.err()
+}
+
+// validateGroupRestart checks the backoff and budget of group recreations.
+// The reset must outlast the longest delay: otherwise a delayed recreation
+// would be due only once the group had started over, and the budget could
+// never run out.
+func validateGroupRestart(errs *FieldErrors, g *v1alpha1.GroupRestart) {
+	if g == nil {
+		return
+	}
+	if g.MaxRestarts != nil && *g.MaxRestarts < 0 {
+		errs.add(restartPath.Child("maxRestarts"), "must be greater than or equal to 0")
+	}
+	b := g.Backoff
+	if b == nil {
+		return
+	}
+	p := restartPath.Child("backoff")
+	initial, maxDelay, reset := ptr.Deref(b.InitialSeconds, DefaultInitialSeconds), ptr.Deref(b.MaxSeconds, DefaultMaxSeconds), ptr.Deref(b.ResetSeconds, DefaultResetSeconds)
+	if initial < 1 {
+		errs.add(p.Child("initialSeconds"), "must be at least 1")
+		return
+	}
+	if maxDelay < initial {
+		errs.add(p.Child("maxSeconds"), "must be at least initialSeconds")
+		return
+	}
+	if reset <= maxDelay {
+		errs.add(p.Child("resetSeconds"), "must be greater than maxSeconds")
+	}
 }
 
 // validateRollingUpdate checks the rolling update limits and returns the

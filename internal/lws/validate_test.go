@@ -49,6 +49,24 @@ func clusters(cs ...v1alpha1.ClusterTarget) func(*v1alpha1.LeaderWorkerSetSpec) 
 	return func(s *v1alpha1.LeaderWorkerSetSpec) { s.Placement = &v1alpha1.Placement{Clusters: cs} }
 }
 
+func backoff(initial, maxDelay, reset int32) func(*v1alpha1.LeaderWorkerSetSpec) {
+	return func(s *v1alpha1.LeaderWorkerSetSpec) {
+		if s.GroupRestart == nil {
+			s.GroupRestart = &v1alpha1.GroupRestart{}
+		}
+		s.GroupRestart.Backoff = &v1alpha1.GroupRestartBackoff{InitialSeconds: ptr.To(initial), MaxSeconds: ptr.To(maxDelay), ResetSeconds: ptr.To(reset)}
+	}
+}
+
+func maxRestarts(n int32) func(*v1alpha1.LeaderWorkerSetSpec) {
+	return func(s *v1alpha1.LeaderWorkerSetSpec) {
+		if s.GroupRestart == nil {
+			s.GroupRestart = &v1alpha1.GroupRestart{}
+		}
+		s.GroupRestart.MaxRestarts = ptr.To(n)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	type args struct {
 		name        string
@@ -217,6 +235,34 @@ func TestValidate(t *testing.T) {
 				v1alpha1.ClusterTarget{Name: "b"},
 			))},
 			want: "spec.placement.clusters[0]: set groups or weight, not both",
+		},
+		"GroupRestartDefaultsValid": {
+			reason: "lws#1048: the default backoff with a budget of 5 is valid.",
+			args:   args{name: "a", spec: valid(backoff(10, 300, 600), maxRestarts(5))},
+		},
+		"GroupRestartZeroBudget": {
+			reason: "lws#820: maxRestarts 0 fails fast: a group is never recreated.",
+			args:   args{name: "a", spec: valid(maxRestarts(0))},
+		},
+		"GroupRestartNegativeBudget": {
+			reason: "maxRestarts may not be negative.",
+			args:   args{name: "a", spec: valid(maxRestarts(-1))},
+			want:   "spec.groupRestart.maxRestarts: must be greater than or equal to 0",
+		},
+		"GroupRestartInitialZero": {
+			reason: "A backoff starts at one second or more; 0 would be no backoff.",
+			args:   args{name: "a", spec: valid(backoff(0, 300, 600))},
+			want:   "spec.groupRestart.backoff.initialSeconds: must be at least 1",
+		},
+		"GroupRestartMaxBelowInitial": {
+			reason: "The cap may not be below the first delay.",
+			args:   args{name: "a", spec: valid(backoff(60, 30, 600))},
+			want:   "spec.groupRestart.backoff.maxSeconds: must be at least initialSeconds",
+		},
+		"GroupRestartResetNotAboveMax": {
+			reason: "A group must not start over while it waits, or the budget could never run out.",
+			args:   args{name: "a", spec: valid(backoff(10, 600, 600))},
+			want:   "spec.groupRestart.backoff.resetSeconds: must be greater than maxSeconds",
 		},
 	}
 	for name, tc := range cases {

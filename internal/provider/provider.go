@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,12 +25,14 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/lws-crossplane/lws-crossplane/apis"
 	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
 	"github.com/lws-crossplane/lws-crossplane/internal/controller/config"
 	"github.com/lws-crossplane/lws-crossplane/internal/controller/remoteleaderworkerset"
+	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
 )
 
 // Options are the provider's flags, named as Crossplane providers name them.
@@ -40,6 +44,8 @@ type Options struct {
 	MaxReconcileRate       int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift."`
 	MetricsBindAddress     string        `default:":8080" help:"The address the metrics endpoint binds to."`
 	HealthProbeBindAddress string        `default:":8081" help:"The address the health probes bind to."`
+	TargetQPS              float32       `default:"200" help:"Client-side rate limit of requests per second to each target cluster."`
+	TargetBurst            int           `default:"400" help:"Burst above --target-qps allowed to each target cluster."`
 
 	// LogOutput receives the logs; standard error when nil.
 	LogOutput io.Writer `kong:"-"`
@@ -62,8 +68,17 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 			return fmt.Errorf("cannot build scheme: %w", err)
 		}
 	}
+	// The default spam filter lets 25 events through per object and then
+	// one per 5 minutes. Crossplane records an event at every update of a
+	// managed resource, so a rollout's own events (the surge release, the
+	// groups recreated) would be dropped after a few steps. Repeated events
+	// are still counted rather than written again.
+	// The manager does not shut a broadcaster it was given down, and it
+	// starts it lazily, possibly while stopping: it lives with the process.
+	events := record.NewBroadcasterWithCorrelatorOptions(record.CorrelatorOptions{BurstSize: 500, QPS: 1})
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		EventBroadcaster:       events, //nolint:staticcheck // The events API recorder offers no correlator options.
 		LeaderElection:         o.LeaderElection,
 		LeaderElectionID:       "provider-lws.lws.crossplane.io",
 		Cache:                  cache.Options{SyncPeriod: &o.Sync},
@@ -80,6 +95,10 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return fmt.Errorf("cannot add health check: %w", err)
 	}
 
+	m, err := metrics.New(ctrlmetrics.Registry, time.Now())
+	if err != nil {
+		return fmt.Errorf("cannot register metrics: %w", err)
+	}
 	enqueuer := remoteleaderworkerset.NewEnqueuer(mgr.GetCache())
 	remote := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(remote); err != nil {
@@ -87,7 +106,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	}
 	cm, err := clusters.New(mgr.GetClient(), remote, func(k clusters.Key, obj client.Object) {
 		enqueuer.Changed(ctx, k.Kind, k.Namespace, k.Name, obj)
-	}, clusters.Options{Logger: log})
+	}, clusters.Options{Logger: log, QPS: o.TargetQPS, Burst: o.TargetBurst, OnRequest: func(k clusters.Key, r *http.Request) {
+		m.Requested(metrics.Cluster(k.Namespace, k.Name), r.Method)
+	}})
 	if err != nil {
 		return fmt.Errorf("cannot create cluster connections: %w", err)
 	}
@@ -105,7 +126,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := config.Setup(mgr, co, cm); err != nil {
 		return fmt.Errorf("cannot set up provider config controllers: %w", err)
 	}
-	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer); err != nil {
+	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer, m); err != nil {
 		return fmt.Errorf("cannot set up the RemoteLeaderWorkerSet controller: %w", err)
 	}
 	return mgr.Start(ctx)

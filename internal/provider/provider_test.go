@@ -30,6 +30,8 @@ import (
 type env struct {
 	cp, target *testenv.Cluster
 	stop       func()
+	// metrics is the address of the provider's metrics endpoint.
+	metrics string
 }
 
 func start(t testing.TB) *env {
@@ -41,29 +43,43 @@ func start(t testing.TB) *env {
 // and the provider; env.restart restarts the provider.
 func startWith(t testing.TB, target testenv.Options) *env {
 	t.Helper()
+	e := startClusters(t, target)
+	e.stop = e.run(t)
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+// startClusters starts the control-plane cluster, with the provider's CRDs,
+// and a target cluster reached through the ClusterProviderConfig
+// "default", but not the provider.
+func startClusters(t testing.TB, target testenv.Options) *env {
+	t.Helper()
 	scheme := testenv.DefaultScheme()
 	if err := apis.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
 	cp := testenv.Start(t, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true,
 		CRDDirectoryPaths: []string{filepath.Join("..", "..", "package", "provider", "crds")}, Scheme: scheme})
-	tc := testenv.Start(t, target)
+	e := &env{cp: cp, target: testenv.Start(t, target), metrics: freeAddress(t)}
+	must(t, cp.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}))
+	e.addConfig(t, "default", e.target)
+	return e
+}
+
+// addConfig makes a target cluster reachable as ClusterProviderConfig name.
+func (e *env) addConfig(t testing.TB, name string, c *testenv.Cluster) {
+	t.Helper()
 	ctx := context.Background()
-	must(t, cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}))
-	must(t, cp.Client.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "target", Namespace: "crossplane-system"},
-		Data:       map[string][]byte{"kubeconfig": tc.Kubeconfig},
+	must(t, e.cp.Client.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "crossplane-system"},
+		Data:       map[string][]byte{"kubeconfig": c.Kubeconfig},
 	}))
-	must(t, cp.Client.Create(ctx, &v1alpha1.ClusterProviderConfig{
-		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+	must(t, e.cp.Client.Create(ctx, &v1alpha1.ClusterProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{Source: xpv2.CredentialsSourceSecret,
 			CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
-				SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: "target"}, Key: "kubeconfig"}}}},
+				SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: name}, Key: "kubeconfig"}}}},
 	}))
-	e := &env{cp: cp, target: tc}
-	e.stop = e.run(t)
-	t.Cleanup(func() { e.stop() })
-	return e
 }
 
 // run starts the provider; the returned function stops it and waits.
@@ -71,7 +87,7 @@ func (e *env) run(t testing.TB) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, MetricsBindAddress: "0", HealthProbeBindAddress: "0", LogOutput: io.Discard})
+		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard})
 	}()
 	return sync.OnceFunc(func() {
 		cancel()
@@ -178,6 +194,19 @@ func TestGroupsLifecycle(t *testing.T) {
 			return now.UID != before.UID, nil
 		})
 		e.groupsReady(t, mr, 2, 60*time.Second)
+	})
+
+	t.Run("MetricsLws87", func(t *testing.T) {
+		m := e.scrape(t)
+		for name, atLeast := range map[string]float64{
+			`lws_group_recreations_total{cluster="default"}`:        1,
+			`lws_rollout_duration_seconds_count{cluster="default"}`: 1,
+			`lws_group_ready_seconds_count{cluster="default"}`:      2 + 2 + 1, // created, rolled out, recreated
+		} {
+			if m[name] < atLeast {
+				t.Errorf("metrics endpoint: want %s >= %v, got %v", name, atLeast, m[name])
+			}
+		}
 	})
 
 	t.Run("Deletion", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -25,7 +26,12 @@ import (
 // update replaces a managed resource's parameters with a new rendering.
 func (e *env) update(t testing.TB, mr *v1alpha1.RemoteLeaderWorkerSet, l compose.LeaderWorkerSet) {
 	t.Helper()
-	params := managed(t, l).Spec.ForProvider
+	e.updateParams(t, mr, managed(t, l).Spec.ForProvider)
+}
+
+// updateParams replaces a managed resource's parameters.
+func (e *env) updateParams(t testing.TB, mr *v1alpha1.RemoteLeaderWorkerSet, params v1alpha1.RemoteLeaderWorkerSetParameters) {
+	t.Helper()
 	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		got := &v1alpha1.RemoteLeaderWorkerSet{}
 		if err := e.cp.Client.Get(context.Background(), client.ObjectKeyFromObject(mr), got); err != nil {
@@ -68,6 +74,20 @@ func TestScenarios(t *testing.T) {
 				return len(e.workerSets(t, "scale")) == int(r), nil
 			})
 		}
+	})
+
+	t.Run("ScaleSubresource", func(t *testing.T) {
+		mr := managed(t, sample("scaled", "image:v1", 2, 2))
+		must(t, e.cp.Client.Create(ctx, mr))
+		e.groupsReady(t, mr, 2, time.Minute)
+		scale := &autoscalingv1.Scale{}
+		must(t, e.cp.Client.SubResource("scale").Get(ctx, mr, scale))
+		if want := "leaderworkerset.sigs.k8s.io/name=scaled,leaderworkerset.sigs.k8s.io/worker-index=0"; scale.Status.Selector != want || scale.Spec.Replicas != 2 || scale.Status.Replicas != 2 {
+			t.Fatalf("scale: want spec 2, status 2, selector %q (the leaders), got %d, %d, %q", want, scale.Spec.Replicas, scale.Status.Replicas, scale.Status.Selector)
+		}
+		scale.Spec.Replicas = 3
+		must(t, e.cp.Client.SubResource("scale").Update(ctx, mr, client.WithSubResourceBody(scale)))
+		e.groupsReady(t, mr, 3, time.Minute)
 	})
 
 	t.Run("StartupPolicyLeaderReady", func(t *testing.T) {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -80,7 +81,9 @@ func (in Input) WorkerStatefulSet(group int, leaderTopology string) (*appsv1.Sta
 		return nil, err
 	}
 	tmpl := corev1.PodTemplateSpec{ObjectMeta: upstream.ObjectMeta, Spec: in.podSpec(upstream.Spec, pod, false)}
-	gate(&tmpl.Spec)
+	if in.workersWait(tmpl.Spec) {
+		gate(&tmpl.Spec)
+	}
 	if t := in.exclusiveTopology(); t != "" && leaderTopology != "" {
 		tmpl.Spec.NodeSelector = merge(tmpl.Spec.NodeSelector, map[string]string{t: leaderTopology})
 	}
@@ -131,7 +134,28 @@ func (in Input) volumeClaimTemplates() []corev1.PersistentVolumeClaim {
 	return out
 }
 
-// gate holds every pod until the provider has given it what its template
+// workersWait tells whether worker pods wait behind the scheduling gate
+// for the provider: when a container reads a per-pod value from an
+// annotation the provider sets (TPU variables), or the pods belong to
+// subgroups, whose labels placement reads. Other workers differ only in
+// their worker-index label, which nothing reads while they are scheduled
+// and started, so they start at once and the provider labels them just
+// after: a group of 8 then starts without waiting for 7 writes.
+func (in Input) workersWait(spec corev1.PodSpec) bool {
+	if in.Spec.LeaderWorkerTemplate.SubGroupPolicy != nil {
+		return true
+	}
+	for _, cs := range [][]corev1.Container{spec.Containers, spec.InitContainers} {
+		for _, c := range cs {
+			if slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { _, ok := envAnnotationKey(e); return ok }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// gate holds pods until the provider has given them what their template
 // cannot: the per-pod labels and environment values.
 func gate(spec *corev1.PodSpec) {
 	spec.SchedulingGates = append(spec.SchedulingGates, corev1.PodSchedulingGate{Name: lws.SchedulingGate})

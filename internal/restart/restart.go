@@ -2,6 +2,28 @@
 // the provider deletes the group's leader pod, and with it, through
 // ownership, the group's workers. It is pure; the provider gathers the pods
 // and applies the decision.
+//
+// # Backoff and budget
+//
+// Upstream recreates a group every time one of its pods restarts, at once
+// and without end: a crashing init container turns into dozens of
+// recreations a minute, each resetting the kubelet's CrashLoopBackOff
+// (lws#1048), with no point at which the group is given up (lws#820,
+// lws#877). spec.groupRestart, our extension, adds both; without it Policy
+// changes nothing.
+//
+//   - Recreations are in a row while each comes within resetSeconds of the
+//     previous one (600 s by default, also without a backoff).
+//   - The first recreation in a row is immediate. Recreation n ≥ 2 waits
+//     until the previous one + min(initialSeconds·2^(n-2), maxSeconds);
+//     meanwhile the group is left as it is.
+//   - With maxRestarts, a group that triggers after maxRestarts recreations
+//     in a row is exhausted: never recreated again, whatever the time, until
+//     it moves to another revision (its history is then dropped) or the
+//     budget is raised above its count or removed.
+//
+// Decide says whether a pod's state asks for a recreation; Policy.Next says
+// whether that recreation happens now, later, or not at all.
 package restart
 
 import (

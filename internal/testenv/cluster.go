@@ -388,6 +388,21 @@ func (c *Cluster) RSS() (map[string]int64, error) {
 	return out, nil
 }
 
+// CPUTime is the CPU time, user and system, that the cluster's child
+// processes have used so far. The node agent runs inside the caller's
+// process and is not included.
+func (c *Cluster) CPUTime() (time.Duration, error) {
+	var total time.Duration
+	for _, pid := range c.ProcessIDs() {
+		t, err := ProcessCPUTime(pid)
+		if err != nil {
+			return 0, err
+		}
+		total += t
+	}
+	return total, nil
+}
+
 // LogTails returns the last n lines of every component's log, for failure
 // reports.
 func (c *Cluster) LogTails(n int) string {

@@ -86,15 +86,6 @@ func getPod(t testing.TB, c *testenv.Cluster, ns, name string) *corev1.Pod {
 	return pod
 }
 
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // waitPodScheduled waits until the scheduler bound the pod and returns it.
 func waitPodScheduled(t testing.TB, c *testenv.Cluster, ns, name string) *corev1.Pod {
 	t.Helper()
@@ -122,7 +113,7 @@ func waitPodReady(t testing.TB, c *testenv.Cluster, ns, name string) *corev1.Pod
 			return false, err
 		}
 		pod = p
-		return podReady(p), testenv.Pendingf("phase %s, node %q", p.Status.Phase, p.Spec.NodeName)
+		return testenv.PodReady(p), testenv.Pendingf("phase %s, node %q", p.Status.Phase, p.Spec.NodeName)
 	})
 	return pod
 }
@@ -147,7 +138,7 @@ func waitStatefulSetReady(t testing.TB, c *testenv.Cluster, ns, name string, rep
 		}
 		ready := int32(0)
 		for i := range list.Items {
-			if podReady(&list.Items[i]) && list.Items[i].DeletionTimestamp == nil {
+			if testenv.PodReady(&list.Items[i]) && list.Items[i].DeletionTimestamp == nil {
 				ready++
 			}
 		}

@@ -146,6 +146,34 @@ func ProcessRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("pid %d has no VmRSS", pid)
 }
 
+// ProcessCPUTime reads the CPU time, user and system, that a process has
+// used, from /proc (Linux only).
+func ProcessCPUTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading stat of pid %d: %w", pid, err)
+	}
+	// The command name may hold spaces; the fields after it are fixed:
+	// utime and stime are the 12th and 13th, in clock ticks.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("pid %d: short stat", pid)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parsing stat of pid %d: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, which Linux fixes at 100 on every architecture Go
+// supports.
+const clockTicks = 100
+
 // logTail returns the last n lines of the process's log.
 func (p *process) logTail(n int) string {
 	data, err := os.ReadFile(p.logPath)

@@ -20,6 +20,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
 )
 
 // Clusters reaches the target cluster of a managed resource through its
@@ -33,6 +34,9 @@ type connector struct {
 	usage    *resource.ProviderConfigUsageTracker
 	clusters Clusters
 	recorder event.Recorder
+	metrics  *metrics.Recorder
+	enqueuer *Enqueuer
+	inFlight *inFlights
 }
 
 // Connect tracks the provider config's use and reaches the cluster. A
@@ -43,9 +47,14 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	}
 	remote, err := c.clusters.Client(ctx, mr)
 	if err != nil {
+		// Nothing is known of the groups there now: not Ready, and
+		// nothing is planned, so nothing is deleted.
+		mr.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 		return nil, err
 	}
-	return &external{remote: remote, recorder: c.recorder}, nil
+	t := TargetOf(mr)
+	cluster := metrics.Cluster(t.ConfigNamespace, t.ConfigName)
+	return &external{remote: remote, recorder: c.recorder, metrics: c.metrics, cluster: cluster, enqueuer: c.enqueuer, inFlight: c.inFlight.of(cluster)}, nil
 }
 
 // external is one reconcile's view of a target cluster. Observe plans;
@@ -53,6 +62,10 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 type external struct {
 	remote   client.Client
 	recorder event.Recorder
+	metrics  *metrics.Recorder
+	cluster  string
+	enqueuer *Enqueuer
+	inFlight *inFlight
 	plan     *groups.Plan
 }
 
@@ -64,11 +77,14 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 	if mr.GetDeletionTimestamp() != nil {
 		return managed.ExternalObservation{ResourceExists: s.Leader != nil || len(s.Revisions) > 0, ResourceUpToDate: true}, nil
 	}
-	p, err := groups.Compute(s, mr.Status.AtProvider.Conditions, mr.Generation, metav1.Now())
+	now := metav1.Now()
+	s.History = mr.Status.AtProvider.GroupRestarts
+	p, err := groups.Compute(s, mr.Status.AtProvider.Conditions, mr.Generation, now)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
 	e.plan = p
+	e.metrics.Observe(e.cluster, groups.Measure(s, mr.Status.AtProvider.Conditions, p.Observation.Conditions, now.Time), now.Time)
 	mr.Status.AtProvider = p.Observation
 	switch {
 	case p.Available:
@@ -80,6 +96,14 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 	}
 	if p.StatusEvent != nil {
 		e.record(mr, *p.StatusEvent)
+	}
+	for _, ev := range p.RestartEvents {
+		e.record(mr, ev)
+	}
+	if p.RequeueAfter > 0 {
+		// A recreation held back by its backoff is due then; nothing in
+		// the cluster will change to trigger a reconcile.
+		e.enqueuer.After(mr, p.RequeueAfter)
 	}
 	return managed.ExternalObservation{ResourceExists: s.Leader != nil, ResourceUpToDate: !p.Changes()}, nil
 }
@@ -96,9 +120,10 @@ func (e *external) apply(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet
 	if e.plan == nil {
 		return errors.New("no plan: Observe did not run")
 	}
-	if err := apply(ctx, e.remote, e.plan); err != nil {
+	if err := apply(ctx, e.remote, e.plan, e.inFlight); err != nil {
 		return err
 	}
+	e.metrics.Recreated(e.cluster, len(e.plan.Restarts))
 	for _, ev := range e.plan.Events {
 		e.record(mr, ev)
 	}

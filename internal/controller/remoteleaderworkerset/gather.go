@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -53,6 +54,11 @@ func gather(ctx context.Context, c client.Reader, p v1alpha1.RemoteLeaderWorkerS
 		return nil, fmt.Errorf("cannot list Services: %w", err)
 	}
 	s.Services = svcs.Items
+	var eps discoveryv1.EndpointSliceList
+	if err := c.List(ctx, &eps, client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name, discoveryv1.LabelManagedBy: lws.EndpointSliceManager}); err != nil {
+		return nil, fmt.Errorf("cannot list EndpointSlices: %w", err)
+	}
+	s.EndpointSlices = eps.Items
 
 	if p.Metadata.Annotations[lws.AnnotationExclusiveTopology] == "" {
 		return s, nil

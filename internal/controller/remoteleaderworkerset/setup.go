@@ -3,21 +3,26 @@ package remoteleaderworkerset
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlevent "sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
 )
 
 // indexTarget indexes managed resources by the LeaderWorkerSet they run in
@@ -48,10 +53,18 @@ func TargetOf(mr *v1alpha1.RemoteLeaderWorkerSet) Target {
 }
 
 // Enqueuer turns changes in target clusters into reconciles of the managed
-// resources they belong to.
+// resources they belong to, and schedules the reconciles that no change
+// will trigger.
 type Enqueuer struct {
 	reader client.Reader
 	events chan ctrlevent.GenericEvent
+
+	// queue is the controller's work queue once it has started. A delayed
+	// reconcile is the queue's own AddAfter: it is merged with any other
+	// request for the resource, the earliest winning, and it ends with
+	// the controller, leaving no timer behind.
+	mu    sync.Mutex
+	queue workqueue.TypedRateLimitingInterface[reconcile.Request]
 }
 
 // NewEnqueuer returns an Enqueuer that reads managed resources from reader,
@@ -77,8 +90,27 @@ func (e *Enqueuer) Changed(ctx context.Context, configKind, configNamespace, con
 	}
 }
 
+// After reconciles a managed resource again in d. Before the controller
+// has started there is no queue, and the poll interval is the safety net.
+func (e *Enqueuer) After(mr client.Object, d time.Duration) {
+	e.mu.Lock()
+	q := e.queue
+	e.mu.Unlock()
+	if q != nil {
+		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(mr)}, d)
+	}
+}
+
+// start is a source that only takes the controller's queue, for After.
+func (e *Enqueuer) start(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.queue = q
+	return nil
+}
+
 // Setup adds the RemoteLeaderWorkerSet controller to a manager.
-func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *Enqueuer) error {
+func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *Enqueuer, m *metrics.Recorder) error {
 	name := managed.ControllerName(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind.GroupKind().String())
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.RemoteLeaderWorkerSet{}, indexTarget, func(o client.Object) []string {
 		return []string{TargetOf(o.(*v1alpha1.RemoteLeaderWorkerSet)).String()}
@@ -91,6 +123,9 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 			usage:    resource.NewProviderConfigUsageTracker(mgr.GetClient(), &v1alpha1.ProviderConfigUsage{}),
 			clusters: clusters,
 			recorder: recorder,
+			metrics:  m,
+			enqueuer: enqueuer,
+			inFlight: &inFlights{},
 		}),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithRecorder(recorder),
@@ -102,5 +137,6 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 		WithOptions(o.ForControllerRuntime()).
 		For(&v1alpha1.RemoteLeaderWorkerSet{}, builder.WithPredicates(resource.DesiredStateChanged())).
 		WatchesRawSource(source.Channel(enqueuer.events, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(source.Func(enqueuer.start)).
 		Complete(ratelimiter.NewReconciler(name, r, o.GlobalRateLimiter))
 }

@@ -1,0 +1,88 @@
+package remoteleaderworkerset
+
+import (
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func TestInFlight(t *testing.T) {
+	now := time.Unix(1000, 0)
+	pod := func(rv string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "lws-0", UID: "pod-uid", ResourceVersion: rv}}
+	}
+	workers := func(owner string) *appsv1.StatefulSet {
+		return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "lws-0", Namespace: "ns",
+			OwnerReferences: []metav1.OwnerReference{{UID: types.UID("leader-" + owner)}}}}
+	}
+	cases := map[string]struct {
+		reason string
+		do     func(f *inFlight) bool
+		want   bool
+	}{
+		"ReleasedPodNotYetCached": {
+			reason: "A pod given its identity is not patched again while the cache does not show it.",
+			do:     func(f *inFlight) bool { f.release(pod("1"), now); return f.releasing(pod("2"), now.Add(time.Second)) },
+			want:   true,
+		},
+		"ReleaseNeverSeen": {
+			reason: "A release that the cache never shows is made again after inFlightTTL.",
+			do:     func(f *inFlight) bool { f.release(pod("1"), now); return f.releasing(pod("1"), now.Add(inFlightTTL)) },
+		},
+		"RecreatedPod": {
+			reason: "A pod recreated under the same name is another pod, and is released at once.",
+			do: func(f *inFlight) bool {
+				f.release(pod("1"), now)
+				p := pod("1")
+				p.UID = "new"
+				return f.releasing(p, now.Add(time.Second))
+			},
+		},
+		"CreatedWorkersNotYetCached": {
+			reason: "A worker StatefulSet just created is not created again.",
+			do: func(f *inFlight) bool {
+				f.create("StatefulSet", workers("a"), now)
+				return f.creating("StatefulSet", workers("a"), now.Add(time.Second))
+			},
+			want: true,
+		},
+		"RecreatedGroupsWorkers": {
+			reason: "A recreated group's worker StatefulSet has the old name but a new owner, and is created at once.",
+			do: func(f *inFlight) bool {
+				f.create("StatefulSet", workers("a"), now)
+				return f.creating("StatefulSet", workers("b"), now.Add(time.Second))
+			},
+		},
+		"ExpiredCreate": {
+			reason: "expire forgets old writes.",
+			do: func(f *inFlight) bool {
+				f.create("StatefulSet", workers("a"), now)
+				f.expire(now.Add(inFlightTTL))
+				return len(f.created) != 0
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.do((&inFlights{}).of("c")); got != tc.want {
+				t.Errorf("%s\nwant %v, got %v", tc.reason, tc.want, got)
+			}
+		})
+	}
+}
+
+func TestInFlightsPerCluster(t *testing.T) {
+	fs := &inFlights{}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "lws", Namespace: "ns"}}
+	fs.of("us-east").create("Service", svc, time.Unix(1000, 0))
+	if fs.of("eu-west").creating("Service", svc, time.Unix(1001, 0)) {
+		t.Error("a Service created in one cluster is not in flight in another, where it has the same name")
+	}
+	if fs.of("us-east") != fs.of("us-east") {
+		t.Error("a cluster keeps its inFlight")
+	}
+}

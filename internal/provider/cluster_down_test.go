@@ -1,0 +1,102 @@
+package provider_test
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// TestTargetClusterDown freezes the API server of one of two target
+// clusters in the middle of a LeaderWorkerSet's life: the other cluster
+// carries on with a rolling update, the frozen one's managed resource turns
+// unavailable and says why, nothing is deleted there, and once the API
+// server is back its groups converge too.
+func TestTargetClusterDown(t *testing.T) {
+	e := start(t)
+	second := testenv.Start(t, testenv.Options{Name: "second"})
+	e.addConfig(t, "second", second)
+	ctx := context.Background()
+
+	l := sample("down", "image:v1", 4, 2)
+	l.Spec.Placement = &v1alpha1.Placement{Clusters: []v1alpha1.ClusterTarget{{Name: "default"}, {Name: "second"}}}
+	mrs := plan(t, l)
+	for _, mr := range mrs {
+		must(t, e.cp.Client.Create(ctx, mr))
+	}
+	for _, mr := range mrs {
+		e.groupsReady(t, mr, 2, time.Minute)
+	}
+	before := len(pods(t, second, "down"))
+
+	apiserver := second.ProcessIDs()[testenv.ComponentAPIServer]
+	must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			must(t, syscall.Kill(apiserver, syscall.SIGCONT))
+		}
+	}
+	t.Cleanup(resume)
+
+	l.Spec.LeaderWorkerTemplate.WorkerTemplate.Spec.Containers[0].Image = "image:v2"
+	for i, mr := range plan(t, l) {
+		e.updateParams(t, mrs[i], mr.Spec.ForProvider)
+	}
+	e.groupsReady(t, mrs[0], 2, time.Minute)
+	testenv.Eventually(t, time.Minute, "the frozen cluster's managed resource unavailable, naming its cluster", func(ctx context.Context) (bool, error) {
+		got := &v1alpha1.RemoteLeaderWorkerSet{}
+		if err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mrs[1]), got); err != nil {
+			return false, err
+		}
+		ready, synced := got.GetCondition(xpv2.TypeReady), got.GetCondition(xpv2.TypeSynced)
+		if ready.Status != corev1.ConditionFalse || synced.Status != corev1.ConditionFalse || !strings.Contains(synced.Message, "second") {
+			return false, testenv.Pendingf("Ready %s: %s; Synced %s: %s", ready.Status, ready.Message, synced.Status, synced.Message)
+		}
+		return true, nil
+	})
+
+	resume()
+	if after := len(pods(t, second, "down")); after != before {
+		t.Errorf("pods in the frozen cluster: %d before, %d right after it came back; nothing may be deleted for want of reading it", before, after)
+	}
+	e.groupsReady(t, mrs[1], 2, 2*time.Minute)
+	for _, p := range pods(t, second, "down") {
+		if p.Spec.Containers[0].Image != "image:v2" {
+			t.Errorf("pod %s in the recovered cluster runs %s, want image:v2", p.Name, p.Spec.Containers[0].Image)
+		}
+	}
+}
+
+// plan renders a LeaderWorkerSet into its managed resources, one per
+// cluster of its placement.
+func plan(t testing.TB, l compose.LeaderWorkerSet) []*v1alpha1.RemoteLeaderWorkerSet {
+	t.Helper()
+	targets, err := compose.Plan(l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]*v1alpha1.RemoteLeaderWorkerSet, len(targets))
+	for i, tg := range targets {
+		out[i] = tg.Resource
+	}
+	return out
+}
+
+func pods(t testing.TB, c *testenv.Cluster, name string) []corev1.Pod {
+	t.Helper()
+	var l corev1.PodList
+	must(t, c.Client.List(context.Background(), &l, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: name}))
+	return l.Items
+}

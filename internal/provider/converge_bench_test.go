@@ -1,0 +1,165 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// convergePools give a target cluster room for the floor's and the
+// provider's 512 pods side by side.
+var convergePools = []nodeagent.Pool{
+	{Name: "pool-a", Nodes: 8, Zone: "zone-a", RackSize: 4},
+	{Name: "pool-b", Nodes: 8, Zone: "zone-b", RackSize: 4},
+}
+
+// BenchmarkConvergence512 measures 64 groups of 8 pods, from the managed
+// resource's creation to all 512 pods ready, divided by the floor: the same
+// pods as bare StatefulSets created up front, measured in the same run on
+// the same clusters. One target cluster, then the groups split over two.
+// It also counts the provider's writes to the target clusters, per group
+// created and per reconcile once everything is ready, and the CPU time the
+// whole environment spends on each: on two cores, both runs are bound by
+// it.
+func BenchmarkConvergence512(b *testing.B) {
+	for _, clusters := range []int{1, 2} {
+		b.Run(fmt.Sprintf("clusters=%d", clusters), func(b *testing.B) {
+			e := startWith(b, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: convergePools}})
+			targets := []*testenv.Cluster{e.target}
+			if clusters == 2 {
+				second := testenv.Start(b, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: convergePools}})
+				e.addConfig(b, "second", second)
+				targets = append(targets, second)
+			}
+			var floor, provider, floorCPU, providerCPU time.Duration
+			var writes, steadyWrites, steadyReconciles float64
+			for i := range b.N {
+				cpu0 := e.cpu(b, targets)
+				floor += e.floor(b, targets, 64/clusters)
+				cpu1 := e.cpu(b, targets)
+				before := e.targetWrites(b)
+				name := fmt.Sprintf("converge-%d", i)
+				provider += e.converge(b, targets, name)
+				providerCPU += e.cpu(b, targets) - cpu1
+				floorCPU += cpu1 - cpu0
+				writes += e.targetWrites(b) - before
+				w, r := e.steadyWrites(b, targets[0], name)
+				steadyWrites, steadyReconciles = steadyWrites+w, steadyReconciles+r
+			}
+			b.ReportMetric(floor.Seconds()/float64(b.N), "s-floor")
+			b.ReportMetric(provider.Seconds()/float64(b.N), "s-provider")
+			b.ReportMetric(provider.Seconds()/floor.Seconds(), "ratio")
+			b.ReportMetric(floorCPU.Seconds()/float64(b.N), "cpu-s-floor")
+			b.ReportMetric(providerCPU.Seconds()/float64(b.N), "cpu-s-provider")
+			b.ReportMetric(writes/float64(64*b.N), "writes/group")
+			b.ReportMetric(steadyWrites/steadyReconciles, "writes/steady-reconcile")
+		})
+	}
+}
+
+// floor runs the bare-StatefulSet floor on every cluster at once and
+// returns the slowest.
+func (e *env) floor(b *testing.B, targets []*testenv.Cluster, groups int) time.Duration {
+	return slowest(b, targets, func(_ int, c *testenv.Cluster) (testenv.ReadyTimes, error) {
+		return testenv.Floor(context.Background(), c, groups, 8)
+	})
+}
+
+// slowest runs measure on every cluster at once and returns the longest
+// time to all pods ready.
+func slowest(b *testing.B, targets []*testenv.Cluster, measure func(int, *testenv.Cluster) (testenv.ReadyTimes, error)) time.Duration {
+	done := make(chan testenv.ReadyTimes, len(targets))
+	errs := make(chan error, len(targets))
+	for i, c := range targets {
+		go func() {
+			r, err := measure(i, c)
+			errs <- err
+			done <- r
+		}()
+	}
+	var worst time.Duration
+	for range targets {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+		worst = max(worst, (<-done).Pods)
+	}
+	return worst
+}
+
+// converge creates a LeaderWorkerSet of 64 groups of 8 over the targets and
+// waits until every pod is ready in every cluster.
+func (e *env) converge(b *testing.B, targets []*testenv.Cluster, name string) time.Duration {
+	l := sample(name, "image:v1", 64, 8)
+	if len(targets) == 2 {
+		l.Spec.Placement = &v1alpha1.Placement{Clusters: []v1alpha1.ClusterTarget{{Name: "default"}, {Name: "second"}}}
+	}
+	plans, err := compose.Plan(l, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sel := labels.SelectorFromSet(labels.Set{lws.LabelName: name})
+	started := make(chan struct{})
+	return slowest(b, targets, func(i int, c *testenv.Cluster) (testenv.ReadyTimes, error) {
+		return testenv.TimeToReady(context.Background(), c, "default", sel, 512/len(targets), 1+64/len(targets), func(context.Context) error {
+			// Every cluster's clock is running before the first
+			// managed resource is created.
+			if i > 0 {
+				<-started
+				return nil
+			}
+			defer close(started)
+			for _, t := range plans {
+				if err := e.cp.Client.Create(context.Background(), t.Resource); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// cpu is the CPU time used so far by every process of the environment:
+// the clusters' components, and this process, which runs the node agents
+// and the provider.
+func (e *env) cpu(b *testing.B, targets []*testenv.Cluster) time.Duration {
+	total, err := testenv.ProcessCPUTime(os.Getpid())
+	must(b, err)
+	for _, c := range append([]*testenv.Cluster{e.cp}, targets...) {
+		t, err := c.CPUTime()
+		must(b, err)
+		total += t
+	}
+	return total
+}
+
+// steadyWrites touches a leader pod of a ready LeaderWorkerSet ten times,
+// each time waiting for the reconcile the watch triggers, and returns the
+// provider's writes to the target clusters and the reconciles meanwhile.
+func (e *env) steadyWrites(b *testing.B, c *testenv.Cluster, name string) (writes, reconciles float64) {
+	ctx := context.Background()
+	w0, r0 := e.targetWrites(b), e.reconciles(b)
+	for i := range 10 {
+		seen := e.reconciles(b)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{"bench.lws.crossplane.io/touch":"%d"}}}`, i)
+		if _, err := c.Clientset.CoreV1().Pods("default").Patch(ctx, name+"-0", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := testenv.WaitFor(ctx, 10*time.Second, func(context.Context) (bool, error) { return e.reconciles(b) > seen, nil }); err != nil {
+			b.Fatalf("no reconcile after touching a leader pod: %v", err)
+		}
+	}
+	return e.targetWrites(b) - w0, e.reconciles(b) - r0
+}

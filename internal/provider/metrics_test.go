@@ -1,0 +1,79 @@
+package provider_test
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// freeAddress is a loopback address with a port free at the time of the call.
+func freeAddress(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// scrape reads the provider's metrics endpoint into a map from series, as
+// written in the text format (`name{label="value"}`), to value.
+func (e *env) scrape(t testing.TB) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + e.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// targetWrites is the number of writes (POST, PUT, PATCH, DELETE) the
+// provider made to the target clusters so far.
+func (e *env) targetWrites(t testing.TB) float64 {
+	t.Helper()
+	n := 0.0
+	for series, v := range e.scrape(t) {
+		if !strings.HasPrefix(series, "lws_target_requests_total{") {
+			continue
+		}
+		for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+			if strings.Contains(series, `method="`+m+`"`) {
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// reconciles is the number of reconciles of managed resources so far.
+func (e *env) reconciles(t testing.TB) float64 {
+	t.Helper()
+	n := 0.0
+	for series, v := range e.scrape(t) {
+		if strings.HasPrefix(series, "controller_runtime_reconcile_total{") && strings.Contains(series, `controller="managed/remoteleaderworkerset`) {
+			n += v
+		}
+	}
+	return n
+}
