@@ -30,6 +30,8 @@ type CLI struct {
 type UpCmd struct {
 	Examples string `default:"examples" help:"Directory of example claims and composite resources to apply."`
 	Packages string `default:"package" help:"Directory of the Crossplane packages."`
+	RollOut  string `default:"leaderworkerset-rollout" help:"Once every group is ready, roll this example out to a new image, to show a rolling update; empty for none."`
+	Image    string `default:"nginxinc/nginx-unprivileged:1.28" help:"The image --roll-out rolls out."`
 }
 
 func pidFile(dir string) string { return filepath.Join(dir, "localenv.pid") }
@@ -69,7 +71,7 @@ func (u *UpCmd) Run(cli *CLI) error {
 	fmt.Printf("Applied the examples: %d managed resources. Groups:\n", len(names))
 
 	var last []byte
-	announced := false
+	announced, rolled := false, false
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -90,7 +92,15 @@ func (u *UpCmd) Run(cli *CLI) error {
 			fmt.Printf("\n[%s]\n%s", time.Since(began).Round(time.Second), buf.String())
 			last = buf.Bytes()
 		}
-		if ready && !announced {
+		switch {
+		case !ready || announced:
+		case !rolled && u.RollOut != "":
+			fmt.Printf("\nEvery group is ready, %s after start. Rolling %s out to %s:\n", time.Since(began).Round(time.Second), u.RollOut, u.Image)
+			if err := env.RollOut(ctx, u.Examples, u.RollOut, u.Image); err != nil {
+				return err
+			}
+			rolled = true
+		default:
 			fmt.Printf("\nEvery group is ready, %s after start. The environment keeps running; `make down` stops it.\n", time.Since(began).Round(time.Second))
 			announced = true
 		}

@@ -117,3 +117,52 @@ func (e *Env) leadersScheduled(ctx context.Context, examples []*unstructured.Uns
 		return true, nil
 	})
 }
+
+// RollOut changes the image of the first container of an example's
+// templates to image, as a user editing the claim would, and updates its
+// managed resources with the new composition: the provider then rolls the
+// groups out.
+func (e *Env) RollOut(ctx context.Context, dir, name, image string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		u, err := readExample(f)
+		if err != nil {
+			return err
+		}
+		if u == nil || u.GetName() != name {
+			continue
+		}
+		for _, tmpl := range []string{"workerTemplate", "leaderTemplate"} {
+			path := []string{"spec", "leaderWorkerTemplate", tmpl, "spec", "containers"}
+			cs, found, err := unstructured.NestedSlice(u.Object, path...)
+			if err != nil || !found || len(cs) == 0 {
+				continue
+			}
+			cs[0].(map[string]any)["image"] = image
+			if err := unstructured.SetNestedSlice(u.Object, cs, path...); err != nil {
+				return err
+			}
+		}
+		composed, err := preview.Composed(u.Object)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		for _, c := range composed {
+			want := &unstructured.Unstructured{Object: c.Object}
+			mr := &unstructured.Unstructured{}
+			mr.SetGroupVersionKind(want.GroupVersionKind())
+			if err := e.ControlPlane.Client.Get(ctx, client.ObjectKeyFromObject(want), mr); err != nil {
+				return fmt.Errorf("%s: cluster %s: %w", f, c.Cluster, err)
+			}
+			mr.Object["spec"] = want.Object["spec"]
+			if err := e.ControlPlane.Client.Update(ctx, mr); err != nil {
+				return fmt.Errorf("%s: cluster %s: %w", f, c.Cluster, err)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("no example named %s in %s", name, dir)
+}

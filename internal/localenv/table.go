@@ -19,7 +19,7 @@ import (
 
 // Table writes one line per group of every managed resource: its cluster,
 // LeaderWorkerSet, group, leader state, ready workers and revision. It
-// reports whether every managed resource is Ready.
+// reports whether every managed resource is Ready with every group updated.
 func (e *Env) Table(ctx context.Context, w io.Writer) (bool, error) {
 	var mrs v1alpha1.RemoteLeaderWorkerSetList
 	if err := e.ControlPlane.Client.List(ctx, &mrs); err != nil {
@@ -29,14 +29,17 @@ func (e *Env) Table(ctx context.Context, w io.Writer) (bool, error) {
 	fmt.Fprintln(tw, "CLUSTER\tLEADERWORKERSET\tREADY\tGROUP\tLEADER\tWORKERS\tREVISION")
 	all := true
 	for _, mr := range mrs.Items {
-		ready := mr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
-		all = all && ready
+		p := mr.Spec.ForProvider
+		// Ready, and for the current spec: right after an edit, Ready is
+		// still that of the spec before.
+		at := mr.Status.AtProvider
+		all = all && mr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue &&
+			at.ObservedGeneration == mr.Generation && at.UpdatedReplicas == p.Replicas
 		cluster := Configs[mr.GetProviderConfigReference().Name]
 		target := e.Targets[cluster]
 		if target == nil {
 			continue
 		}
-		p := mr.Spec.ForProvider
 		state := fmt.Sprintf("%d/%d", mr.Status.AtProvider.ReadyReplicas, p.Replicas)
 		var pods corev1.PodList
 		if err := target.Client.List(ctx, &pods, client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name, lws.LabelWorkerIndex: "0"}); err != nil {
