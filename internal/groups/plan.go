@@ -55,6 +55,8 @@ type Plan struct {
 	Restarts []*corev1.Pod
 	// Prune are ControllerRevisions no group needs any more.
 	Prune []*appsv1.ControllerRevision
+	// StaleWorkers are worker StatefulSets of replaced leaders, to delete.
+	StaleWorkers []*appsv1.StatefulSet
 
 	// Events describe the changes; StatusEvent, when set, the status.
 	Events      []Event
@@ -78,7 +80,7 @@ type Plan struct {
 func (p *Plan) Changes() bool {
 	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.Workers) > 0 ||
 		len(p.EndpointSlices) > 0 || len(p.EndpointSliceUpdates) > 0 ||
-		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0
+		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0 || len(p.StaleWorkers) > 0
 }
 
 // Compute plans a cluster. conditions are the LeaderWorkerSet conditions

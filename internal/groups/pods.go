@@ -78,7 +78,17 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 		p.Services = append(p.Services, svc)
 	}
 	p.leaderEndpoints(s, in, group, leader)
-	if in.Size() < 2 || s.worker(leader.Name) != nil {
+	if in.Size() < 2 {
+		return nil
+	}
+	if w := s.worker(leader.Name); w != nil {
+		// Workers of the leader this one replaced: the garbage collector
+		// deletes them in its own time, and the new workers, of the same
+		// name, wait for that. Deleting them now saves a rollout step
+		// that wait.
+		if !controlledBy(w, leader.UID) && w.DeletionTimestamp == nil {
+			p.StaleWorkers = append(p.StaleWorkers, w)
+		}
 		return nil
 	}
 	if s.Params.StartupPolicy == v1alpha1.LeaderReadyStartupPolicy && !podReady(leader) {

@@ -34,3 +34,27 @@ func TestNoRecursiveStatefulSetsLws394(t *testing.T) {
 		t.Errorf("want a FailedCreate warning naming the pod, got %+v", p.Events)
 	}
 }
+
+// TestWorkersOfReplacedLeaderDeleted: a recreated or rolled leader pod finds
+// the worker StatefulSet of the pod it replaced. The plan deletes it rather
+// than wait for the garbage collector, and creates the new workers only
+// once it is gone: they have its name.
+func TestWorkersOfReplacedLeaderDeleted(t *testing.T) {
+	c := newCluster(t, params(t, 2, 2))
+	c.converge()
+	c.pod("lws-0").UID = "replacement"
+	p, err := Compute(&c.State, nil, 1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.StaleWorkers) != 1 || p.StaleWorkers[0].Name != "lws-0" {
+		t.Errorf("want the old worker StatefulSet lws-0 deleted, got %v", p.StaleWorkers)
+	}
+	if len(p.Workers) != 0 {
+		t.Errorf("want no new workers while the old ones exist, got %d", len(p.Workers))
+	}
+	c.worker("lws-0").DeletionTimestamp = &now
+	if p, _ := Compute(&c.State, nil, 1, now); len(p.StaleWorkers) != 0 {
+		t.Errorf("a worker StatefulSet being deleted is not deleted again, got %v", p.StaleWorkers)
+	}
+}

@@ -117,6 +117,15 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 	}); err != nil {
 		return err
 	}
+	if err := each(ctx, p.StaleWorkers, func(ctx context.Context, w *appsv1.StatefulSet) error {
+		err := c.Delete(ctx, w, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &w.UID})
+		if client.IgnoreNotFound(err) != nil && !kerrors.IsConflict(err) {
+			return fmt.Errorf("cannot delete worker StatefulSet %s of a replaced leader: %w", w.Name, err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	for _, r := range p.Prune {
 		if err := c.Delete(ctx, r); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("cannot delete revision %s: %w", r.Name, err)
