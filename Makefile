@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/bin
 
 include cluster/controlplane.mk
 
-.PHONY: all build generate test fuzz bench vet run down render crossplane
+.PHONY: all build generate test fuzz bench vet run down render crossplane validate
 
 all: build
 
@@ -67,3 +67,10 @@ render: crossplane build
 	  HOME=$(BIN)/.home $(BIN)/crossplane render $(BIN)/render/xr.yaml package/configuration/composition-leaderworkerset.yaml examples/functions.yaml \
 	    --crossplane-binary=$(BIN)/crossplane-core -a render.crossplane.io/runtime-development-target=$(RENDER_ADDR); \
 	done
+
+# Validates every example, offline, against the XRDs and the provider's
+# CRDs with the real `crossplane resource validate`.
+validate: crossplane
+	@rm -rf $(BIN)/validate && mkdir -p $(BIN)/validate $(BIN)/.home
+	@cp package/configuration/definition-*.yaml package/provider/crds/*.yaml $(BIN)/validate/
+	HOME=$(BIN)/.home $(BIN)/crossplane resource validate $(BIN)/validate examples --crossplane-image= --cache-dir=$(BIN)/.home/cache
