@@ -53,6 +53,10 @@ bench:
 crossplane:
 	cd cluster/crossplane/core && $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane
 	cd cluster/crossplane/cli && $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/crossplane github.com/crossplane/cli/v2/cmd/crossplane
+	@# Core's own CRDs, for the test harness that runs core (internal/testenv).
+	@rm -rf $(BIN)/crossplane-crds && mkdir -p $(BIN)/crossplane-crds
+	cp "$$(cd cluster/crossplane/core && $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)"/cluster/crds/*.yaml $(BIN)/crossplane-crds/
+	@chmod -R u+w $(BIN)/crossplane-crds
 
 # Renders every example through the real `crossplane render`, with the
 # function served locally in development mode.

@@ -32,8 +32,14 @@ func New(log logging.Logger) *Function {
 	return &Function{log: log}
 }
 
-// ReasonInvalidSpec marks a LeaderWorkerSet that failed validation.
-const ReasonInvalidSpec = "InvalidSpec"
+// The Valid condition, on the composite resource and its claim. A claim's
+// own Synced condition is its claim reconciler's, which a function cannot
+// set: Valid=False is where a claim says why it was refused.
+const (
+	ConditionValid    = "Valid"
+	ReasonValidSpec   = "ValidSpec"
+	ReasonInvalidSpec = "InvalidSpec"
+)
 
 // RunFunction composes a LeaderWorkerSet. Invalid input is a fatal result
 // that names the field: Crossplane then keeps every resource it composed
@@ -122,12 +128,18 @@ func invalid(rsp *fnv1.RunFunctionResponse, err error) {
 	if !errors.As(err, &fe) {
 		reason = "ComposeFailed"
 	}
-	rsp.Results = append(rsp.Results, &fnv1.Result{
-		Severity: fnv1.Severity_SEVERITY_FATAL,
-		Message:  err.Error(),
-		Reason:   &reason,
-		Target:   fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
-	})
+	// Crossplane turns a fatal result into the composite resource's Synced
+	// condition only; the condition and the warning before it, an event,
+	// reach the claim too.
+	response.ConditionFalse(rsp, ConditionValid, reason).WithMessage(err.Error()).TargetCompositeAndClaim()
+	for _, sev := range []fnv1.Severity{fnv1.Severity_SEVERITY_WARNING, fnv1.Severity_SEVERITY_FATAL} {
+		rsp.Results = append(rsp.Results, &fnv1.Result{
+			Severity: sev,
+			Message:  err.Error(),
+			Reason:   &reason,
+			Target:   fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
+		})
+	}
 }
 
 func ttl(in *v1alpha1.FunctionInput) time.Duration {

@@ -54,12 +54,8 @@ func TestRunFunctionInvalid(t *testing.T) {
 			want: &fnv1.RunFunctionResponse{
 				Meta:    &fnv1.ResponseMeta{Ttl: durationpb.New(time.Minute)},
 				Desired: &fnv1.State{Resources: map[string]*fnv1.Resource{"earlier": {Resource: resource.MustStructJSON(earlier)}}},
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  "spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: must not be 0 when maxSurge is 0",
-					Reason:   ptr.To(ReasonInvalidSpec),
-					Target:   fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
-				}},
+				Results:    invalidResults("spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: must not be 0 when maxSurge is 0"),
+				Conditions: []*fnv1.Condition{invalidCondition("spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: must not be 0 when maxSurge is 0")},
 			},
 		},
 		"NoSpec": {
@@ -69,12 +65,8 @@ func TestRunFunctionInvalid(t *testing.T) {
 			},
 			want: &fnv1.RunFunctionResponse{
 				Meta: &fnv1.ResponseMeta{Ttl: durationpb.New(time.Minute)},
-				Results: []*fnv1.Result{{
-					Severity: fnv1.Severity_SEVERITY_FATAL,
-					Message:  "spec: is required",
-					Reason:   ptr.To(ReasonInvalidSpec),
-					Target:   fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
-				}},
+				Results:    invalidResults("spec: is required"),
+				Conditions: []*fnv1.Condition{invalidCondition("spec: is required")},
 			},
 		},
 	}
@@ -247,12 +239,28 @@ func TestRunFunctionUpdateRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "spec.leaderWorkerTemplate.subGroupPolicy: cannot remove subGroupSize after it is enabled"
-	if len(rsp.GetResults()) != 1 || rsp.GetResults()[0].GetMessage() != want {
-		t.Errorf("removing the subgroup policy: want fatal %q, got %v", want, rsp.GetResults())
+	if diff := cmp.Diff(invalidResults(want), rsp.GetResults(), protocmp.Transform()); diff != "" {
+		t.Errorf("removing the subgroup policy: want a warning and a fatal result %q: -want, +got:\n%s", want, diff)
 	}
 	if len(rsp.GetDesired().GetResources()) != 0 {
 		t.Errorf("a rejected update composes nothing new; got %v", keys(rsp.GetDesired().GetResources()))
 	}
+}
+
+// invalidResults are an invalid spec's results: a warning, which Crossplane
+// records as an event on the claim too, and the fatal result that stops
+// the pipeline.
+func invalidResults(msg string) []*fnv1.Result {
+	var out []*fnv1.Result
+	for _, sev := range []fnv1.Severity{fnv1.Severity_SEVERITY_WARNING, fnv1.Severity_SEVERITY_FATAL} {
+		out = append(out, &fnv1.Result{Severity: sev, Message: msg, Reason: ptr.To(ReasonInvalidSpec), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()})
+	}
+	return out
+}
+
+func invalidCondition(msg string) *fnv1.Condition {
+	return &fnv1.Condition{Type: ConditionValid, Status: fnv1.Status_STATUS_CONDITION_FALSE, Reason: ReasonInvalidSpec,
+		Message: ptr.To(msg), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}
 }
 
 func conditions(rsp *fnv1.RunFunctionResponse) map[string]fnv1.Status {

@@ -92,8 +92,8 @@ func (st status) object() map[string]any {
 	}
 }
 
-// conditions reports Available, Progressing and UpdateInProgress on the
-// composite resource and its claim, with upstream's exclusivity: Available
+// conditions reports Valid, and Available, Progressing and UpdateInProgress
+// on the composite resource and its claim, with upstream's exclusivity: Available
 // excludes the other two; and GroupRestartBudgetExhausted, naming each
 // cluster's exhausted groups.
 func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
@@ -106,6 +106,7 @@ func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 	default:
 		active = []string{rollout.ConditionProgressing}
 	}
+	response.ConditionTrue(rsp, ConditionValid, ReasonValidSpec).TargetCompositeAndClaim()
 	for _, typ := range []string{rollout.ConditionAvailable, rollout.ConditionProgressing, rollout.ConditionUpdateInProgress} {
 		set := response.ConditionFalse
 		if slices.Contains(active, typ) {

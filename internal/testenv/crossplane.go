@@ -1,0 +1,252 @@
+package testenv
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"google.golang.org/grpc"
+	grpccredentials "google.golang.org/grpc/credentials"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// ComponentCrossplane is the Crossplane core process of a cluster.
+const ComponentCrossplane = "crossplane"
+
+// CrossplaneOptions configure StartCrossplane.
+type CrossplaneOptions struct {
+	// Functions are served by this process, over mTLS on loopback, by the
+	// name Compositions give them in functionRef.
+	Functions map[string]fnv1.FunctionRunnerServiceServer
+}
+
+// Crossplane is Crossplane core, running against a cluster.
+type Crossplane struct {
+	// Endpoints of the functions, by name.
+	Endpoints map[string]string
+
+	servers []*grpc.Server
+}
+
+// StartCrossplane runs the real Crossplane core (`bin/crossplane-core`,
+// built by `make crossplane`) against c, as a plain process: its CRDs,
+// webhooks off, the External package runtime, and the functions served in
+// this process behind hand-made FunctionRevisions that point at them. It
+// skips the test when the binaries are not built. Core stops with c.
+func StartCrossplane(t testing.TB, c *Cluster, opts CrossplaneOptions) *Crossplane {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := filepath.Join(root, "bin", "crossplane-core")
+	crds := filepath.Join(root, "bin", "crossplane-crds")
+	for _, p := range []string{core, crds} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("%s is missing; run `make crossplane`", p)
+		}
+	}
+	x := &Crossplane{Endpoints: map[string]string{}}
+	t.Cleanup(x.stopFunctions)
+	if err := x.start(context.Background(), c, core, crds, opts); err != nil {
+		t.Fatalf("starting Crossplane: %v", err)
+	}
+	return x
+}
+
+func (x *Crossplane) stopFunctions() {
+	for _, s := range x.servers {
+		s.Stop()
+	}
+}
+
+func (x *Crossplane) start(ctx context.Context, c *Cluster, core, crds string, opts CrossplaneOptions) error {
+	if _, err := envtest.InstallCRDs(c.Config, envtest.CRDInstallOptions{Paths: []string{crds}}); err != nil {
+		return fmt.Errorf("installing Crossplane's CRDs: %w", err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}
+	if err := c.Client.Create(ctx, ns); err != nil && !kerrors.IsAlreadyExists(err) {
+		return err
+	}
+	dir := filepath.Join(c.Dir, "crossplane")
+	pk, err := newPKI(filepath.Join(dir, "pki"))
+	if err != nil {
+		return err
+	}
+	// Core reads its client certificate for calling functions from a
+	// directory, always: there is no insecure mode.
+	clientDir := filepath.Join(dir, "client")
+	cl, err := pk.issue(pkix.Name{CommonName: "crossplane"}, x509.ExtKeyUsageClientAuth, []string{"crossplane.crossplane-system"}, nil)
+	if err != nil {
+		return err
+	}
+	if err := writeKeyPair(clientDir, pk.caPEM, cl); err != nil {
+		return err
+	}
+	for name, fn := range opts.Functions {
+		srv, endpoint, err := serveFunction(pk, fn)
+		if err != nil {
+			return fmt.Errorf("serving function %s: %w", name, err)
+		}
+		x.servers = append(x.servers, srv)
+		x.Endpoints[name] = endpoint
+	}
+	// Health and metrics ports of 0: core binds all interfaces, and a fixed
+	// port may be held by one of the API server's own connections.
+	p, err := startProcess(ComponentCrossplane, core, []string{"core", "start", "--debug",
+		"--enable-webhooks=false", "--package-runtime=External",
+		"--xpkg-cache-dir=" + filepath.Join(dir, "cache"), "--tls-client-certs-dir=" + clientDir,
+		"--metrics-port=0", "--health-probe-port=0",
+	}, []string{"KUBECONFIG=" + c.KubeconfigPath}, c.Dir)
+	if err != nil {
+		return err
+	}
+	if err := c.addProcess(p); err != nil {
+		return err
+	}
+	for name, endpoint := range x.Endpoints {
+		if err := c.functionRevision(ctx, name, endpoint); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveFunction serves fn over mTLS on a loopback port, with a server
+// certificate from core's CA.
+func serveFunction(pk *pki, fn fnv1.FunctionRunnerServiceServer) (*grpc.Server, string, error) {
+	srv, err := pk.issue(pkix.Name{CommonName: "function"}, x509.ExtKeyUsageServerAuth, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")})
+	if err != nil {
+		return nil, "", err
+	}
+	cert, err := tls.X509KeyPair(srv.certPEM, srv.keyPEM)
+	if err != nil {
+		return nil, "", err
+	}
+	cas := x509.NewCertPool()
+	cas.AppendCertsFromPEM(pk.caPEM)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	s := grpc.NewServer(grpc.Creds(grpccredentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{cert}, ClientCAs: cas, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
+	})))
+	fnv1.RegisterFunctionRunnerServiceServer(s, fn)
+	go func() { _ = s.Serve(lis) }()
+	return s, lis.Addr().String(), nil
+}
+
+// functionRevision makes a function reachable by core without a package:
+// an active FunctionRevision whose status has the endpoint and the
+// composition capability. Core never clears them, though it keeps failing
+// to pull the revision's made-up image.
+func (c *Cluster) functionRevision(ctx context.Context, name, endpoint string) error {
+	rev := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "pkg.crossplane.io/v1",
+		"kind":       "FunctionRevision",
+		"metadata":   map[string]any{"name": name + "-dev", "labels": map[string]any{"pkg.crossplane.io/package": name}},
+		"spec":       map[string]any{"desiredState": "Active", "image": "local.invalid/" + name + ":dev", "revision": int64(1)},
+	}}
+	if err := c.Client.Create(ctx, rev); err != nil {
+		return fmt.Errorf("creating FunctionRevision for %s: %w", name, err)
+	}
+	patch := fmt.Sprintf(`{"status":{"endpoint":%q,"capabilities":["composition"]}}`, endpoint)
+	if err := c.Client.Status().Patch(ctx, rev, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		return fmt.Errorf("publishing the endpoint of %s: %w", name, err)
+	}
+	return nil
+}
+
+func writeKeyPair(dir string, ca []byte, kp clientCert) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"ca.crt": ca, "tls.crt": kp.certPEM, "tls.key": kp.keyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyFiles creates every object of the YAML files in c, and waits until
+// each CompositeResourceDefinition among them is established and, with
+// claims, offered.
+func ApplyFiles(ctx context.Context, c *Cluster, files ...string) error {
+	var xrds []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(string(data)), 4096)
+		for {
+			obj := map[string]any{}
+			if err := dec.Decode(&obj); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			if len(obj) == 0 {
+				continue
+			}
+			u := &unstructured.Unstructured{Object: obj}
+			if err := c.Client.Create(ctx, u); err != nil {
+				return fmt.Errorf("%s: %s %s: %w", f, u.GetKind(), u.GetName(), err)
+			}
+			if u.GetKind() == "CompositeResourceDefinition" {
+				xrds = append(xrds, u.GetName())
+			}
+		}
+	}
+	return WaitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		for _, name := range xrds {
+			xrd := &unstructured.Unstructured{}
+			xrd.SetAPIVersion("apiextensions.crossplane.io/v2")
+			xrd.SetKind("CompositeResourceDefinition")
+			if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, xrd); err != nil {
+				return false, err
+			}
+			_, claims, _ := unstructured.NestedMap(xrd.Object, "spec", "claimNames")
+			for _, want := range []string{"Established", "Offered"} {
+				if want == "Offered" && !claims {
+					continue
+				}
+				if !conditionTrue(xrd, want) {
+					return false, Pendingf("XRD %s not %s", name, want)
+				}
+			}
+		}
+		return true, nil
+	})
+}
+
+func conditionTrue(u *unstructured.Unstructured, typ string) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if ok && m["type"] == typ {
+			return m["status"] == "True"
+		}
+	}
+	return false
+}
