@@ -52,8 +52,8 @@ func TestRunFunctionInvalid(t *testing.T) {
 				Desired:  &fnv1.State{Resources: map[string]*fnv1.Resource{"earlier": {Resource: resource.MustStructJSON(earlier)}}},
 			},
 			want: &fnv1.RunFunctionResponse{
-				Meta:    &fnv1.ResponseMeta{Ttl: durationpb.New(time.Minute)},
-				Desired: &fnv1.State{Resources: map[string]*fnv1.Resource{"earlier": {Resource: resource.MustStructJSON(earlier)}}},
+				Meta:       &fnv1.ResponseMeta{Ttl: durationpb.New(time.Minute)},
+				Desired:    &fnv1.State{Resources: map[string]*fnv1.Resource{"earlier": {Resource: resource.MustStructJSON(earlier)}}},
 				Results:    invalidResults("spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: must not be 0 when maxSurge is 0"),
 				Conditions: []*fnv1.Condition{invalidCondition("spec.rolloutStrategy.rollingUpdateConfiguration.maxUnavailable: must not be 0 when maxSurge is 0")},
 			},
@@ -64,7 +64,7 @@ func TestRunFunctionInvalid(t *testing.T) {
 				Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: resource.MustStructJSON(`{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"XLeaderWorkerSet","metadata":{"name":"a"}}`)}},
 			},
 			want: &fnv1.RunFunctionResponse{
-				Meta: &fnv1.ResponseMeta{Ttl: durationpb.New(time.Minute)},
+				Meta:       &fnv1.ResponseMeta{Ttl: durationpb.New(time.Minute)},
 				Results:    invalidResults("spec: is required"),
 				Conditions: []*fnv1.Condition{invalidCondition("spec: is required")},
 			},
