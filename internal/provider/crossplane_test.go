@@ -9,20 +9,30 @@ import (
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/function"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
 // claim is a claim of 4 groups of 2 over the two target clusters.
 func claim(name, image string) *unstructured.Unstructured {
+	return lwsObject("LeaderWorkerSet", name, image)
+}
+
+// lwsObject is a claim (kind LeaderWorkerSet) or a namespaced composite
+// resource (XLeaderWorkerSet) of 4 groups of 2 over the two target clusters.
+func lwsObject(kind, name, image string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "lws.crossplane.io/v1alpha1",
-		"kind":       "LeaderWorkerSet",
+		"kind":       kind,
 		"metadata":   map[string]any{"name": name, "namespace": "default"},
 		"spec": map[string]any{
 			"replicas":  int64(4),
@@ -38,10 +48,17 @@ func claim(name, image string) *unstructured.Unstructured {
 // claimStatus waits until a claim's status satisfies ok.
 func (e *env) claimStatus(t *testing.T, name, what string, ok func(status map[string]any, conditions map[string]map[string]any) error) {
 	t.Helper()
-	testenv.Eventually(t, 2*time.Minute, "claim "+name+": "+what, func(ctx context.Context) (bool, error) {
+	e.lwsStatus(t, "LeaderWorkerSet", name, what, ok)
+}
+
+// lwsStatus waits until the status of a claim or composite resource
+// satisfies ok.
+func (e *env) lwsStatus(t *testing.T, kind, name, what string, ok func(status map[string]any, conditions map[string]map[string]any) error) {
+	t.Helper()
+	testenv.Eventually(t, 2*time.Minute, kind+" "+name+": "+what, func(ctx context.Context) (bool, error) {
 		c := &unstructured.Unstructured{}
 		c.SetAPIVersion("lws.crossplane.io/v1alpha1")
-		c.SetKind("LeaderWorkerSet")
+		c.SetKind(kind)
 		if err := e.cp.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, c); err != nil {
 			return false, err
 		}
@@ -104,14 +121,9 @@ func TestClaimThroughCrossplane(t *testing.T) {
 	}
 
 	t.Run("ImageEditRollsOutInBothClusters", func(t *testing.T) {
-		must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			c := claim("claimed", "")
-			if err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
-				return err
-			}
-			must(t, unstructured.SetNestedSlice(c.Object, []any{map[string]any{"name": "c", "image": "image:v2"}}, "spec", "leaderWorkerTemplate", "workerTemplate", "spec", "containers"))
-			return e.cp.Client.Update(ctx, c)
-		}))
+		e.editClaim(t, "claimed", func(c *unstructured.Unstructured) error {
+			return unstructured.SetNestedSlice(c.Object, []any{map[string]any{"name": "c", "image": "image:v2"}}, "spec", "leaderWorkerTemplate", "workerTemplate", "spec", "containers")
+		})
 		testenv.Eventually(t, 2*time.Minute, "every pod on image:v2", func(context.Context) (bool, error) {
 			for _, c := range []*testenv.Cluster{e.target, second} {
 				ps := pods(t, c, "claimed")
@@ -127,6 +139,51 @@ func TestClaimThroughCrossplane(t *testing.T) {
 			return true, nil
 		})
 		e.claimStatus(t, "claimed", "4 groups ready and updated", groupsAre(4))
+	})
+
+	t.Run("ReplicasScaleInBothClusters", func(t *testing.T) {
+		e.editClaim(t, "claimed", func(c *unstructured.Unstructured) error {
+			return unstructured.SetNestedField(c.Object, int64(6), "spec", "replicas")
+		})
+		e.claimStatus(t, "claimed", "6 groups ready", groupsAre(6))
+		for _, c := range []*testenv.Cluster{e.target, second} {
+			if n := len(pods(t, c, "claimed")); n != 6 {
+				t.Errorf("cluster %s: want 3 groups of 2 pods, got %d pods", c.Name, n)
+			}
+		}
+	})
+
+	t.Run("DriftInATargetClusterRepaired", func(t *testing.T) {
+		workers := &appsv1.StatefulSet{}
+		must(t, second.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "claimed-0"}, workers))
+		must(t, second.Client.Delete(ctx, workers))
+		leader := &appsv1.StatefulSet{}
+		must(t, e.target.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "claimed"}, leader))
+		must(t, e.target.Client.Patch(ctx, leader, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"replicas":1}}`))))
+		testenv.Eventually(t, time.Minute, "the deleted worker StatefulSet recreated and the edited leader StatefulSet restored", func(ctx context.Context) (bool, error) {
+			got := &appsv1.StatefulSet{}
+			if err := second.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "claimed-0"}, got); err != nil {
+				return false, client.IgnoreNotFound(err)
+			}
+			if got.UID == workers.UID {
+				return false, testenv.Pendingf("worker StatefulSet not deleted yet")
+			}
+			if err := e.target.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "claimed"}, got); err != nil {
+				return false, err
+			}
+			return ptr.Deref(got.Spec.Replicas, 0) == 3, testenv.Pendingf("leader StatefulSet replicas %d", ptr.Deref(got.Spec.Replicas, 0))
+		})
+		e.claimStatus(t, "claimed", "6 groups ready again", groupsAre(6))
+	})
+
+	t.Run("NamespacedCompositeResource", func(t *testing.T) {
+		must(t, e.cp.Client.Create(ctx, lwsObject("XLeaderWorkerSet", "composite", "image:v1")))
+		e.lwsStatus(t, "XLeaderWorkerSet", "composite", "4 groups ready over 2 clusters", groupsAre(4))
+		for _, c := range []*testenv.Cluster{e.target, second} {
+			if n := len(pods(t, c, "composite")); n != 4 {
+				t.Errorf("cluster %s: want 2 groups of 2 pods, got %d pods", c.Name, n)
+			}
+		}
 	})
 
 	t.Run("InvalidClaimRefusedNamingTheField", func(t *testing.T) {
@@ -153,4 +210,39 @@ func TestClaimThroughCrossplane(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("DeletingTheClaimRemovesEverything", func(t *testing.T) {
+		must(t, e.cp.Client.Delete(ctx, claim("claimed", "")))
+		// The garbage collector of the control-plane cluster deletes the
+		// managed resources with their composite; it learns of the XR kinds
+		// at its discovery resync, every 30 s.
+		testenv.Eventually(t, 90*time.Second, "no pod or StatefulSet of the claim left in either cluster", func(ctx context.Context) (bool, error) {
+			for _, c := range []*testenv.Cluster{e.target, second} {
+				var sts appsv1.StatefulSetList
+				if err := c.Client.List(ctx, &sts, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: "claimed"}); err != nil {
+					return false, err
+				}
+				if n := len(sts.Items) + len(pods(t, c, "claimed")); n > 0 {
+					return false, testenv.Pendingf("cluster %s: %d StatefulSets and pods left", c.Name, n)
+				}
+			}
+			return true, nil
+		})
+	})
+}
+
+// editClaim changes a claim, retrying on conflicts with Crossplane's own
+// writes.
+func (e *env) editClaim(t *testing.T, name string, edit func(*unstructured.Unstructured) error) {
+	t.Helper()
+	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		c := claim(name, "")
+		if err := e.cp.Client.Get(context.Background(), client.ObjectKeyFromObject(c), c); err != nil {
+			return err
+		}
+		if err := edit(c); err != nil {
+			return err
+		}
+		return e.cp.Client.Update(context.Background(), c)
+	}))
 }
