@@ -62,7 +62,7 @@ func (u *UpCmd) Run(cli *CLI) error {
 	fmt.Printf("  provider logs  %s\n", logs.Name())
 	failed := make(chan error, 1)
 	go func() {
-		failed <- provider.Run(ctx, env.ControlPlane.Config, provider.Options{Poll: 30 * time.Second, Sync: time.Hour, MaxReconcileRate: 100, MetricsBindAddress: "0", HealthProbeBindAddress: "0", LogOutput: logs})
+		failed <- provider.Run(ctx, env.ControlPlane.Config, provider.Options{Poll: 30 * time.Second, Sync: time.Hour, MaxReconcileRate: 100, StatusInterval: 2 * time.Second, MetricsBindAddress: "0", HealthProbeBindAddress: "0", LogOutput: logs})
 	}()
 	names, err := env.ApplyExamples(ctx, u.Examples)
 	if err != nil {

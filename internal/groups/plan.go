@@ -25,6 +25,10 @@ type Identity struct {
 	Pod         *corev1.Pod
 	Labels      map[string]string
 	Annotations map[string]string
+	// NodeSelector and NodeAffinity place a subgroup's pod (Place):
+	// nodeSelector entries to add, and required node affinity requirements.
+	NodeSelector map[string]string
+	NodeAffinity []corev1.NodeSelectorRequirement
 }
 
 // Event is an event to record on the managed resource, with upstream's
@@ -116,6 +120,7 @@ func Compute(s *State, conditions []metav1.Condition, generation int64, now meta
 			return nil, err
 		}
 	}
+	p.placeSubGroups(s)
 	p.Observation.GroupRestarts = r.entries()
 	p.status(s, cur.in.Size(), conditions, generation, now)
 	return p, nil

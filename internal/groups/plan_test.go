@@ -105,7 +105,10 @@ func (c *cluster) apply(p *Plan) {
 			pod.Annotations[k] = v
 		}
 		pod.Spec.SchedulingGates = nil
-		pod.Spec.NodeName = "node-" + pod.Name
+		id.Place(&pod.Spec)
+		if pod.Spec.NodeName = c.schedule(pod); pod.Spec.NodeName == "" {
+			continue
+		}
 		pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
 	}
 }

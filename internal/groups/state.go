@@ -3,7 +3,8 @@
 // template revision, the leader StatefulSet (rollout and scale through
 // package rollout), each group's worker StatefulSet per startup policy and
 // from the revision of its leader, the Services (and under UniquePerReplica
-// each leader's EndpointSlice), the per-pod identity of gated pods, and group restarts (through package restart). It is pure: the
+// each leader's EndpointSlice), the per-pod identity and subgroup placement
+// of gated pods, and group restarts (through package restart). It is pure: the
 // provider gathers State from the cluster, applies the Plan, and writes the
 // status it reports.
 package groups
@@ -37,8 +38,12 @@ type State struct {
 	// controller's (which carry the label of their Service).
 	EndpointSlices []discoveryv1.EndpointSlice
 
-	// Nodes by name, for the leaders' topology under exclusive placement.
+	// Nodes by name, for the pods' topology under exclusive placement.
 	Nodes map[string]*corev1.Node
+	// OtherSubGroupPods are the pods of other LeaderWorkerSets in the
+	// namespace that carry a subgroup key, under subgroup exclusive
+	// placement: subgroups keep out of their domains.
+	OtherSubGroupPods []corev1.Pod
 
 	// History is the group restarts reported so far, from the managed
 	// resource's status.atProvider.groupRestarts.

@@ -35,17 +35,21 @@ type Env struct {
 }
 
 // pools are a target cluster's nodes: four general pools, exclusive
-// placement's islands, and a TPU pool with v5e slice labels.
+// placement's islands, and four TPU pools with v5e slice labels, one per
+// subgroup of examples/subgroups-tpu.yaml, which keeps them apart.
 func pools(zone string) []nodeagent.Pool {
 	out := []nodeagent.Pool{}
 	for _, p := range []string{"pool-a", "pool-b", "pool-c", "pool-d"} {
 		out = append(out, nodeagent.Pool{Name: zone + "-" + p, Nodes: 4, Zone: zone, RackSize: 2})
 	}
-	return append(out, nodeagent.Pool{
-		Name: zone + "-tpu", Nodes: 8, Zone: zone, RackSize: 4, TPUs: 4,
-		Labels:   map[string]string{"cloud.google.com/gke-tpu-topology": "2x2", "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice"},
-		Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64")},
-	})
+	for _, p := range []string{"tpu-a", "tpu-b", "tpu-c", "tpu-d"} {
+		out = append(out, nodeagent.Pool{
+			Name: zone + "-" + p, Nodes: 2, Zone: zone, RackSize: 2, TPUs: 4,
+			Labels:   map[string]string{"cloud.google.com/gke-tpu-topology": "2x2", "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice"},
+			Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64")},
+		})
+	}
+	return out
 }
 
 // Up starts the clusters under dir, installs the project's CRDs in the

@@ -46,6 +46,7 @@ type Options struct {
 	HealthProbeBindAddress string        `default:":8081" help:"The address the health probes bind to."`
 	TargetQPS              float32       `default:"200" help:"Client-side rate limit of requests per second to each target cluster."`
 	TargetBurst            int           `default:"400" help:"Burst above --target-qps allowed to each target cluster."`
+	StatusInterval         time.Duration `default:"2s" help:"Shortest time between status writes of a managed resource that change only its group counts; conditions are written at once."`
 
 	// LogOutput receives the logs; standard error when nil.
 	LogOutput io.Writer `kong:"-"`
@@ -126,7 +127,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := config.Setup(mgr, co, cm); err != nil {
 		return fmt.Errorf("cannot set up provider config controllers: %w", err)
 	}
-	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer, m); err != nil {
+	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer, m, o.StatusInterval); err != nil {
 		return fmt.Errorf("cannot set up the RemoteLeaderWorkerSet controller: %w", err)
 	}
 	return mgr.Start(ctx)

@@ -36,6 +36,7 @@ const FieldOwner = "lws-crossplane"
 func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) error {
 	now := time.Now()
 	f.expire(now)
+	f.retain(p)
 	if p.Revision != nil {
 		if err := create(ctx, c, p.Revision); err != nil {
 			return fmt.Errorf("cannot create revision %s: %w", p.Revision.Name, err)
@@ -157,9 +158,9 @@ func create(ctx context.Context, c client.Client, obj client.Object) error {
 	return nil
 }
 
-// identify gives a pod its labels and annotations and, if it is gated,
-// lifts the gate in the same patch: the pod is scheduled with everything
-// upstream's webhook would have given it.
+// identify gives a pod its labels and annotations and, if it is gated, its
+// subgroup placement, and lifts the gate in the same patch: the pod is
+// scheduled with everything upstream's webhook would have given it.
 //
 // It reports whether the patch was applied: a pod that changed since it was
 // planned from is not, and its change, watched, plans it again.
@@ -172,6 +173,7 @@ func identify(ctx context.Context, c client.Client, id groups.Identity) (bool, e
 		// from the version planned from, or not at all.
 		obj.Spec.SchedulingGates = slices.DeleteFunc(obj.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == lws.SchedulingGate })
 		obj.Labels, obj.Annotations = merged(obj.Labels, id.Labels), merged(obj.Annotations, id.Annotations)
+		id.Place(&obj.Spec)
 		patch = client.MergeFromWithOptions(id.Pod, client.MergeFromWithOptimisticLock{})
 	} else {
 		// A worker that did not wait: its scheduler and node change it

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
@@ -37,6 +38,7 @@ type connector struct {
 	metrics  *metrics.Recorder
 	enqueuer *Enqueuer
 	inFlight *inFlights
+	pace     *statusPace
 }
 
 // Connect tracks the provider config's use and reaches the cluster. A
@@ -54,7 +56,7 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	}
 	t := TargetOf(mr)
 	cluster := metrics.Cluster(t.ConfigNamespace, t.ConfigName)
-	return &external{remote: remote, recorder: c.recorder, metrics: c.metrics, cluster: cluster, enqueuer: c.enqueuer, inFlight: c.inFlight.of(cluster)}, nil
+	return &external{remote: remote, recorder: c.recorder, metrics: c.metrics, cluster: cluster, enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace}, nil
 }
 
 // external is one reconcile's view of a target cluster. Observe plans;
@@ -66,7 +68,10 @@ type external struct {
 	cluster  string
 	enqueuer *Enqueuer
 	inFlight *inFlight
-	plan     *groups.Plan
+	// forget drops inFlight once the managed resource is deleted.
+	forget func()
+	pace   *statusPace
+	plan   *groups.Plan
 }
 
 func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.ExternalObservation, error) {
@@ -85,6 +90,7 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 	}
 	e.plan = p
 	e.metrics.Observe(e.cluster, groups.Measure(s, mr.Status.AtProvider.Conditions, p.Observation.Conditions, now.Time), now.Time)
+	before := observedOf(mr)
 	mr.Status.AtProvider = p.Observation
 	switch {
 	case p.Available:
@@ -93,6 +99,10 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 		mr.SetConditions(xpv2.Creating())
 	default:
 		mr.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf("%d of %d groups ready, %d updated", p.Observation.ReadyReplicas, mr.Spec.ForProvider.Replicas, p.Observation.UpdatedReplicas)))
+	}
+	if wait, ok := e.pace.hold(mr, before, now.Time); ok {
+		mr.Status.AtProvider, p.RequeueAfter = before.at, minPositive(p.RequeueAfter, wait)
+		mr.SetConditions(before.ready)
 	}
 	if p.StatusEvent != nil {
 		e.record(mr, *p.StatusEvent)
@@ -123,6 +133,11 @@ func (e *external) apply(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet
 	if err := apply(ctx, e.remote, e.plan, e.inFlight); err != nil {
 		return err
 	}
+	if d := e.inFlight.due(time.Now()); d > 0 {
+		// A write skipped as in flight that the cache never shows is made
+		// again then; no change may come to trigger it.
+		e.enqueuer.After(mr, d)
+	}
 	e.metrics.Recreated(e.cluster, len(e.plan.Restarts))
 	for _, ev := range e.plan.Events {
 		e.record(mr, ev)
@@ -144,6 +159,7 @@ func (e *external) record(mr *v1alpha1.RemoteLeaderWorkerSet, ev groups.Event) {
 // revisions. A management policy without Delete never gets here, and
 // orphans them.
 func (e *external) Delete(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.ExternalDelete, error) {
+	e.forget()
 	p := mr.Spec.ForProvider
 	ours := []client.DeleteAllOfOption{client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name}}
 	leader := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}}
@@ -171,3 +187,11 @@ func (e *external) Delete(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSe
 }
 
 func (e *external) Disconnect(context.Context) error { return nil }
+
+// minPositive is the shorter of two delays, zero meaning none.
+func minPositive(a, b time.Duration) time.Duration {
+	if a == 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
+}

@@ -3,6 +3,7 @@ package remoteleaderworkerset
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -60,22 +61,46 @@ func gather(ctx context.Context, c client.Reader, p v1alpha1.RemoteLeaderWorkerS
 	}
 	s.EndpointSlices = eps.Items
 
-	if p.Metadata.Annotations[lws.AnnotationExclusiveTopology] == "" {
+	subGroups := subGroupExclusive(p, s.Pods)
+	if p.Metadata.Annotations[lws.AnnotationExclusiveTopology] == "" && !subGroups {
 		return s, nil
 	}
-	for _, pod := range s.Pods {
-		n := pod.Spec.NodeName
-		if n == "" || s.Nodes[n] != nil {
-			continue
+	if subGroups {
+		var others corev1.PodList
+		if err := c.List(ctx, &others, client.InNamespace(p.Namespace), client.HasLabels{lws.LabelSubGroupKey}); err != nil {
+			return nil, fmt.Errorf("cannot list the pods of subgroups: %w", err)
 		}
-		node := &corev1.Node{}
-		if err := c.Get(ctx, client.ObjectKey{Name: n}, node); err != nil {
-			if kerrors.IsNotFound(err) {
+		for _, pod := range others.Items {
+			if pod.Labels[lws.LabelName] != p.Name {
+				s.OtherSubGroupPods = append(s.OtherSubGroupPods, pod)
+			}
+		}
+	}
+	for _, pods := range [][]corev1.Pod{s.Pods, s.OtherSubGroupPods} {
+		for _, pod := range pods {
+			n := pod.Spec.NodeName
+			if n == "" || s.Nodes[n] != nil {
 				continue
 			}
-			return nil, fmt.Errorf("cannot get node %s: %w", n, err)
+			node := &corev1.Node{}
+			if err := c.Get(ctx, client.ObjectKey{Name: n}, node); err != nil {
+				if kerrors.IsNotFound(err) {
+					continue
+				}
+				return nil, fmt.Errorf("cannot get node %s: %w", n, err)
+			}
+			s.Nodes[n] = node
 		}
-		s.Nodes[n] = node
 	}
 	return s, nil
+}
+
+// subGroupExclusive tells whether subgroups are placed: pods carry the
+// annotation of the StatefulSet that created them, which may predate a
+// change of the LeaderWorkerSet's.
+func subGroupExclusive(p v1alpha1.RemoteLeaderWorkerSetParameters, pods []corev1.Pod) bool {
+	if p.Metadata.Annotations[lws.AnnotationSubGroupExclusiveTopology] != "" {
+		return true
+	}
+	return slices.ContainsFunc(pods, func(pod corev1.Pod) bool { return pod.Annotations[lws.AnnotationSubGroupExclusiveTopology] != "" })
 }

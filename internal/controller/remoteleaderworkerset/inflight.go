@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 )
 
 // inFlightTTL bounds how long a write is trusted to show up in the cache.
@@ -29,25 +31,75 @@ type inFlight struct {
 	created  map[string]time.Time
 }
 
-// inFlights are the inFlight of each target cluster: names repeat across
-// clusters.
+// inFlights are the inFlight of each managed resource.
 type inFlights struct {
-	mu       sync.Mutex
-	clusters map[string]*inFlight
+	mu  sync.Mutex
+	mrs map[types.UID]*inFlight
 }
 
-func (fs *inFlights) of(cluster string) *inFlight {
+func (fs *inFlights) of(mr types.UID) *inFlight {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.clusters == nil {
-		fs.clusters = map[string]*inFlight{}
+	if fs.mrs == nil {
+		fs.mrs = map[types.UID]*inFlight{}
 	}
-	f := fs.clusters[cluster]
+	f := fs.mrs[mr]
 	if f == nil {
 		f = &inFlight{released: map[types.UID]time.Time{}, created: map[string]time.Time{}}
-		fs.clusters[cluster] = f
+		fs.mrs[mr] = f
 	}
 	return f
+}
+
+func (fs *inFlights) forget(mr types.UID) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	delete(fs.mrs, mr)
+}
+
+// retain forgets the writes that a plan no longer asks for: the cache shows
+// them. A worker StatefulSet deleted later is then created again at once.
+func (f *inFlight) retain(p *groups.Plan) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	want := map[string]bool{}
+	for _, w := range p.Workers {
+		want[createdKey("StatefulSet", w)] = true
+	}
+	for _, svc := range p.Services {
+		want[createdKey("Service", svc)] = true
+	}
+	for k := range f.created {
+		if !want[k] {
+			delete(f.created, k)
+		}
+	}
+	pods := map[types.UID]bool{}
+	for _, id := range p.Identities {
+		pods[id.Pod.UID] = true
+	}
+	for uid := range f.released {
+		if !pods[uid] {
+			delete(f.released, uid)
+		}
+	}
+}
+
+// due is when the earliest write skipped as in flight is to be made again,
+// if the cache never shows it; zero when none is.
+func (f *inFlight) due(now time.Time) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var d time.Duration
+	for _, m := range []map[string]time.Time{f.created} {
+		for _, at := range m {
+			d = minPositive(d, inFlightTTL-now.Sub(at))
+		}
+	}
+	for _, at := range f.released {
+		d = minPositive(d, inFlightTTL-now.Sub(at))
+	}
+	return max(d, 0)
 }
 
 // releasing tells whether pod was given its identity recently enough

@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 )
 
 func TestInFlight(t *testing.T) {
@@ -68,21 +70,37 @@ func TestInFlight(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := tc.do((&inFlights{}).of("c")); got != tc.want {
+			if got := tc.do((&inFlights{}).of("mr")); got != tc.want {
 				t.Errorf("%s\nwant %v, got %v", tc.reason, tc.want, got)
 			}
 		})
 	}
 }
 
-func TestInFlightsPerCluster(t *testing.T) {
+func TestInFlightRetain(t *testing.T) {
+	now := time.Unix(1000, 0)
+	workers := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "lws-0", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{UID: "leader"}}}}
+	f := (&inFlights{}).of("mr")
+	f.create("StatefulSet", workers, now)
+	f.retain(&groups.Plan{Workers: []*appsv1.StatefulSet{workers}})
+	if !f.creating("StatefulSet", workers, now.Add(time.Second)) {
+		t.Error("while the plan still asks for it, a created StatefulSet is in flight")
+	}
+	f.retain(&groups.Plan{})
+	if f.creating("StatefulSet", workers, now.Add(2*time.Second)) {
+		t.Error("once a plan no longer asks for it, the cache has it: deleted later, it is created again at once")
+	}
+}
+
+func TestInFlightsPerManagedResource(t *testing.T) {
 	fs := &inFlights{}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "lws", Namespace: "ns"}}
 	fs.of("us-east").create("Service", svc, time.Unix(1000, 0))
 	if fs.of("eu-west").creating("Service", svc, time.Unix(1001, 0)) {
-		t.Error("a Service created in one cluster is not in flight in another, where it has the same name")
+		t.Error("a Service created for one managed resource is not in flight for another, whose cluster has one of the same name")
 	}
-	if fs.of("us-east") != fs.of("us-east") {
-		t.Error("a cluster keeps its inFlight")
+	fs.forget("us-east")
+	if fs.of("us-east").creating("Service", svc, time.Unix(1001, 0)) {
+		t.Error("a deleted managed resource's writes are forgotten")
 	}
 }

@@ -110,7 +110,10 @@ func (e *Enqueuer) start(_ context.Context, q workqueue.TypedRateLimitingInterfa
 }
 
 // Setup adds the RemoteLeaderWorkerSet controller to a manager.
-func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *Enqueuer, m *metrics.Recorder) error {
+//
+// statusInterval spaces the status writes of each managed resource that
+// change only its counts (statusPace).
+func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *Enqueuer, m *metrics.Recorder, statusInterval time.Duration) error {
 	name := managed.ControllerName(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind.GroupKind().String())
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.RemoteLeaderWorkerSet{}, indexTarget, func(o client.Object) []string {
 		return []string{TargetOf(o.(*v1alpha1.RemoteLeaderWorkerSet)).String()}
@@ -126,6 +129,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 			metrics:  m,
 			enqueuer: enqueuer,
 			inFlight: &inFlights{},
+			pace:     newStatusPace(statusInterval),
 		}),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithRecorder(recorder),
