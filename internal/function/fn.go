@@ -76,7 +76,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	l, err := compose.Read(oxr.Resource.Object)
 	if err == nil {
 		var targets []compose.Target
-		if targets, err = compose.Plan(l, clusters.template()); err == nil {
+		if targets, err = compose.Plan(autoscaled(l, clusters), clusters.template()); err == nil {
 			err = f.respond(req, rsp, targets, clusters)
 		}
 	}

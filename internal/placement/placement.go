@@ -36,7 +36,7 @@ type Share struct {
 // proportion to the weights (default 1), by largest remainder, ties going to
 // the cluster listed first, so the split is stable.
 func Split(s *v1alpha1.LeaderWorkerSetSpec) ([]Share, error) {
-	targets := clusters(s.Placement)
+	targets := Clusters(s.Placement)
 	replicas := *s.Replicas
 	shares := make([]Share, len(targets))
 	var explicit int32
@@ -95,7 +95,9 @@ func Split(s *v1alpha1.LeaderWorkerSetSpec) ([]Share, error) {
 	return shares, nil
 }
 
-func clusters(p *v1alpha1.Placement) []v1alpha1.ClusterTarget {
+// Clusters are a placement's target clusters: the default cluster when it
+// names none.
+func Clusters(p *v1alpha1.Placement) []v1alpha1.ClusterTarget {
 	if p == nil || len(p.Clusters) == 0 {
 		return []v1alpha1.ClusterTarget{{Name: DefaultCluster}}
 	}

@@ -10,13 +10,16 @@ import (
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/function"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
@@ -208,6 +211,34 @@ func TestClaimThroughCrossplane(t *testing.T) {
 			if strings.HasPrefix(s.Name, "claim-x") {
 				t.Errorf("an invalid claim created Service %s", s.Name)
 			}
+		}
+	})
+
+	t.Run("HorizontalPodAutoscalerScalesOneClusterOfAnAutoscaledClaim", func(t *testing.T) {
+		c := claim("autoscaled", "image:v1")
+		c.SetAnnotations(map[string]string{function.AnnotationAutoscaled: "true"})
+		must(t, unstructured.SetNestedField(c.Object, int64(2), "spec", "replicas"))
+		must(t, e.cp.Client.Create(ctx, c))
+		e.claimStatus(t, "autoscaled", "2 groups ready", groupsAre(2))
+		// The autoscaler raises the default cluster to its minimum without
+		// any metric; with the pods in other clusters, real ones would be
+		// External or Object metrics.
+		must(t, e.cp.Client.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Name: "autoscaled-default", Namespace: "default"},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "lws.crossplane.io/v1alpha1", Kind: "RemoteLeaderWorkerSet", Name: "autoscaled-default"},
+				MinReplicas:    ptr.To[int32](3),
+				MaxReplicas:    5,
+			},
+		}))
+		e.claimStatus(t, "autoscaled", "4 groups ready: 3 where the autoscaler scaled, 1 in the other cluster", groupsAre(4))
+		mr := &v1alpha1.RemoteLeaderWorkerSet{}
+		must(t, e.cp.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "autoscaled-default"}, mr))
+		if r := mr.Spec.ForProvider.Replicas; r != 3 {
+			t.Errorf("the function undid the autoscaler: replicas %d, want 3", r)
+		}
+		if n := len(pods(t, e.target, "autoscaled")); n != 6 {
+			t.Errorf("want 3 groups of 2 pods in the autoscaled cluster, got %d pods", n)
 		}
 	})
 

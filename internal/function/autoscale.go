@@ -1,0 +1,43 @@
+package function
+
+import (
+	"k8s.io/utils/ptr"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/placement"
+)
+
+// AnnotationAutoscaled opts a claim or composite resource into autoscaling:
+// a HorizontalPodAutoscaler per cluster scales that cluster's managed
+// resource through its scale subresource, and the function stops asserting
+// spec.replicas, which would undo every change the autoscaler makes.
+const AnnotationAutoscaled = "lws.crossplane.io/autoscaled"
+
+// autoscaled is the LeaderWorkerSet to compose when it is autoscaled and
+// every cluster has its managed resource: each cluster keeps the groups
+// its managed resource has, and the LeaderWorkerSet has their sum, so that
+// the rollout budget and partition are resolved against all groups as
+// without autoscaling. Until then spec.replicas gives the first shares.
+func autoscaled(l compose.LeaderWorkerSet, observed observedSet) compose.LeaderWorkerSet {
+	if l.Annotations[AnnotationAutoscaled] != "true" {
+		return l
+	}
+	targets := placement.Clusters(l.Spec.Placement)
+	clusters := make([]v1alpha1.ClusterTarget, len(targets))
+	var total int32
+	for i, t := range targets {
+		mr, ok := observed[t.Name]
+		if !ok {
+			return l
+		}
+		t.Groups, t.Weight = ptr.To(mr.Spec.ForProvider.Replicas), nil
+		total += mr.Spec.ForProvider.Replicas
+		clusters[i] = t
+	}
+	spec := *l.Spec.DeepCopy()
+	spec.Replicas = ptr.To(total)
+	spec.Placement = &v1alpha1.Placement{Clusters: clusters}
+	l.Spec = spec
+	return l
+}
