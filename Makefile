@@ -12,7 +12,7 @@ all: build
 
 # The main job: three local clusters, the provider, and every example,
 # shown live until their groups are ready. `make down` stops it.
-run: controlplane
+run: controlplane crossplane
 	$(GO) run ./cmd/localenv up
 
 down:

@@ -68,7 +68,7 @@ func (u *UpCmd) Run(cli *CLI) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Applied the examples: %d managed resources. Groups:\n", len(names))
+	fmt.Printf("Applied %d example claims and composite resources; Crossplane composes them:\n", len(names))
 
 	var last []byte
 	announced, rolled := false, false

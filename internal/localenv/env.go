@@ -1,6 +1,6 @@
 // Package localenv is the local multi-cluster environment of `make run`: a
-// control-plane cluster that holds the Crossplane objects and runs the
-// provider, and two target clusters with node pools forming accelerator
+// control-plane cluster where Crossplane core and the provider run, and two
+// target clusters with node pools forming accelerator
 // islands, all on loopback.
 package localenv
 
@@ -8,16 +8,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis"
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/function"
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
-	"github.com/lws-crossplane/lws-crossplane/internal/packages"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
@@ -32,6 +35,8 @@ var (
 type Env struct {
 	ControlPlane *testenv.Cluster
 	Targets      map[string]*testenv.Cluster
+
+	crossplane *testenv.Crossplane
 }
 
 // pools are a target cluster's nodes: four general pools, exclusive
@@ -52,14 +57,12 @@ func pools(zone string) []nodeagent.Pool {
 	return out
 }
 
-// Up starts the clusters under dir, installs the project's CRDs in the
-// control plane, and creates a kubeconfig Secret and ClusterProviderConfig
-// for each target. The provider is not started here; see Run.
+// Up starts the clusters under dir, installs the provider's CRDs in the
+// control plane, creates a kubeconfig Secret and ClusterProviderConfig for
+// each target, and runs Crossplane core with the configuration package's
+// XRDs and Compositions and the composition function. The provider is not
+// started here; see Run.
 func Up(ctx context.Context, dir, packageDir string) (_ *Env, err error) {
-	crds, err := packages.CRDs(packageDir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the packages' CRDs: %w", err)
-	}
 	scheme := testenv.DefaultScheme()
 	if err := apis.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -70,7 +73,8 @@ func Up(ctx context.Context, dir, packageDir string) (_ *Env, err error) {
 			e.Down()
 		}
 	}()
-	e.ControlPlane, err = testenv.StartLocal(ctx, dir, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, CRDs: crds, Scheme: scheme})
+	e.ControlPlane, err = testenv.StartLocal(ctx, dir, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true,
+		CRDDirectoryPaths: []string{filepath.Join(packageDir, "provider", "crds")}, Scheme: scheme})
 	if err != nil {
 		return e, fmt.Errorf("cannot start the control-plane cluster: %w", err)
 	}
@@ -81,7 +85,37 @@ func Up(ctx context.Context, dir, packageDir string) (_ *Env, err error) {
 		}
 		e.Targets[name] = c
 	}
-	return e, e.configure(ctx)
+	if err := e.configure(ctx); err != nil {
+		return e, err
+	}
+	return e, e.startCrossplane(ctx, packageDir)
+}
+
+// startCrossplane runs Crossplane core against the control plane, with the
+// composition function served by this process, and installs the
+// configuration package's XRDs and Compositions.
+func (e *Env) startCrossplane(ctx context.Context, packageDir string) error {
+	x, err := testenv.StartCrossplaneLocal(ctx, e.ControlPlane, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
+		"function-lws": function.New(logging.NewNopLogger()),
+	}})
+	if err != nil {
+		return fmt.Errorf("cannot start Crossplane: %w", err)
+	}
+	e.crossplane = x
+	files, err := filepath.Glob(filepath.Join(packageDir, "configuration", "*.yaml"))
+	if err != nil {
+		return err
+	}
+	var defs []string
+	for _, f := range files {
+		if filepath.Base(f) != "crossplane.yaml" {
+			defs = append(defs, f)
+		}
+	}
+	if err := testenv.ApplyFiles(ctx, e.ControlPlane, defs...); err != nil {
+		return fmt.Errorf("cannot install the configuration package's definitions: %w", err)
+	}
+	return nil
 }
 
 // configure gives the control plane a provider config per target.
@@ -130,6 +164,9 @@ func (e *Env) Down() error {
 	}
 	if e.ControlPlane != nil {
 		errs = append(errs, e.ControlPlane.Stop())
+	}
+	if e.crossplane != nil {
+		e.crossplane.Stop()
 	}
 	return errors.Join(errs...)
 }

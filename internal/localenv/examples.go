@@ -10,18 +10,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
-	"github.com/lws-crossplane/lws-crossplane/internal/preview"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
 // ApplyExamples creates every example claim and composite resource in the
-// control plane and, until Crossplane core runs here, composes each with
-// the composition function in process and creates the managed resources it
-// returns. It returns the managed resources' names.
+// control plane, for Crossplane to compose, and returns their names.
 //
 // Exclusive placement keeps a topology domain free of every other group's
 // leader, as upstream keeps it free of every other group. The examples
@@ -78,21 +76,10 @@ func readExample(f string) (*unstructured.Unstructured, error) {
 func (e *Env) apply(ctx context.Context, examples []*unstructured.Unstructured) ([]string, error) {
 	var names []string
 	for _, u := range examples {
-		f := u.GetName()
-		composed, err := preview.Composed(u.Object)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
 		if err := e.ControlPlane.Client.Create(ctx, u); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
 		}
-		for _, c := range composed {
-			mr := &unstructured.Unstructured{Object: c.Object}
-			if err := e.ControlPlane.Client.Create(ctx, mr); err != nil {
-				return nil, fmt.Errorf("%s: cluster %s: %w", f, c.Cluster, err)
-			}
-			names = append(names, mr.GetNamespace()+"/"+mr.GetName())
-		}
+		names = append(names, u.GetNamespace()+"/"+u.GetName())
 	}
 	return names, nil
 }
@@ -119,9 +106,8 @@ func (e *Env) leadersScheduled(ctx context.Context, examples []*unstructured.Uns
 }
 
 // RollOut changes the image of the first container of an example's
-// templates to image, as a user editing the claim would, and updates its
-// managed resources with the new composition: the provider then rolls the
-// groups out.
+// templates to image, as a user editing the claim would; Crossplane
+// composes the change, and the provider rolls the groups out.
 func (e *Env) RollOut(ctx context.Context, dir, name, image string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
@@ -135,34 +121,25 @@ func (e *Env) RollOut(ctx context.Context, dir, name, image string) error {
 		if u == nil || u.GetName() != name {
 			continue
 		}
-		for _, tmpl := range []string{"workerTemplate", "leaderTemplate"} {
-			path := []string{"spec", "leaderWorkerTemplate", tmpl, "spec", "containers"}
-			cs, found, err := unstructured.NestedSlice(u.Object, path...)
-			if err != nil || !found || len(cs) == 0 {
-				continue
-			}
-			cs[0].(map[string]any)["image"] = image
-			if err := unstructured.SetNestedSlice(u.Object, cs, path...); err != nil {
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(u.GroupVersionKind())
+			if err := e.ControlPlane.Client.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
 				return err
 			}
-		}
-		composed, err := preview.Composed(u.Object)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		for _, c := range composed {
-			want := &unstructured.Unstructured{Object: c.Object}
-			mr := &unstructured.Unstructured{}
-			mr.SetGroupVersionKind(want.GroupVersionKind())
-			if err := e.ControlPlane.Client.Get(ctx, client.ObjectKeyFromObject(want), mr); err != nil {
-				return fmt.Errorf("%s: cluster %s: %w", f, c.Cluster, err)
+			for _, tmpl := range []string{"workerTemplate", "leaderTemplate"} {
+				path := []string{"spec", "leaderWorkerTemplate", tmpl, "spec", "containers"}
+				cs, found, err := unstructured.NestedSlice(live.Object, path...)
+				if err != nil || !found || len(cs) == 0 {
+					continue
+				}
+				cs[0].(map[string]any)["image"] = image
+				if err := unstructured.SetNestedSlice(live.Object, cs, path...); err != nil {
+					return err
+				}
 			}
-			mr.Object["spec"] = want.Object["spec"]
-			if err := e.ControlPlane.Client.Update(ctx, mr); err != nil {
-				return fmt.Errorf("%s: cluster %s: %w", f, c.Cluster, err)
-			}
-		}
-		return nil
+			return e.ControlPlane.Client.Update(ctx, live)
+		})
 	}
 	return fmt.Errorf("no example named %s in %s", name, dir)
 }

@@ -11,6 +11,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
@@ -21,6 +22,10 @@ import (
 // LeaderWorkerSet, group, leader state, ready workers and revision. It
 // reports whether every managed resource is Ready with every group updated.
 func (e *Env) Table(ctx context.Context, w io.Writer) (bool, error) {
+	claimsReady, err := e.claims(ctx, w)
+	if err != nil {
+		return false, err
+	}
 	var mrs v1alpha1.RemoteLeaderWorkerSetList
 	if err := e.ControlPlane.Client.List(ctx, &mrs); err != nil {
 		return false, err
@@ -58,7 +63,46 @@ func (e *Env) Table(ctx context.Context, w io.Writer) (bool, error) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cluster, p.Name, state, l.Labels[lws.LabelGroupIndex], leaderState(&l), workers, l.Labels[lws.LabelRevisionKey])
 		}
 	}
-	return all && len(mrs.Items) > 0, tw.Flush()
+	return claimsReady && all && len(mrs.Items) > 0, tw.Flush()
+}
+
+// claims writes one line per claim and composite resource: the status
+// Crossplane reports, which the composition function sums over clusters.
+// It reports whether every one is Ready with all its groups updated.
+func (e *Env) claims(ctx context.Context, w io.Writer) (bool, error) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tNAME\tSYNCED\tREADY\tGROUPS\tUPDATED\tCLUSTERS\tCONDITIONS")
+	all := true
+	for _, kind := range []string{"LeaderWorkerSet", "XLeaderWorkerSet"} {
+		var l unstructured.UnstructuredList
+		l.SetAPIVersion(v1alpha1.Group + "/v1alpha1")
+		l.SetKind(kind + "List")
+		if err := e.ControlPlane.Client.List(ctx, &l); err != nil {
+			return false, err
+		}
+		for _, u := range l.Items {
+			replicas, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+			ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
+			updated, _, _ := unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
+			clusters, _, _ := unstructured.NestedSlice(u.Object, "status", "clusters")
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			var active []string
+			status := map[string]string{}
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				typ, st := fmt.Sprint(m["type"]), fmt.Sprint(m["status"])
+				status[typ] = st
+				if st == "True" && typ != "Ready" && typ != "Synced" {
+					active = append(active, typ)
+				}
+			}
+			slices.Sort(active)
+			all = all && status["Ready"] == "True" && ready == updated && updated >= replicas
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", kind, u.GetName(), status["Synced"], status["Ready"], ready, replicas, updated, len(clusters), strings.Join(active, ","))
+		}
+	}
+	fmt.Fprintln(tw)
+	return all, tw.Flush()
 }
 
 func leaderState(p *corev1.Pod) string {

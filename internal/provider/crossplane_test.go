@@ -264,7 +264,7 @@ func TestClaimThroughCrossplane(t *testing.T) {
 
 // editClaim changes a claim, retrying on conflicts with Crossplane's own
 // writes.
-func (e *env) editClaim(t *testing.T, name string, edit func(*unstructured.Unstructured) error) {
+func (e *env) editClaim(t testing.TB, name string, edit func(*unstructured.Unstructured) error) {
 	t.Helper()
 	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		c := claim(name, "")

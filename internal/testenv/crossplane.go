@@ -52,26 +52,54 @@ type Crossplane struct {
 // skips the test when the binaries are not built. Core stops with c.
 func StartCrossplane(t testing.TB, c *Cluster, opts CrossplaneOptions) *Crossplane {
 	t.Helper()
-	root, err := RepoRoot()
+	core, crds, err := crossplaneAssets()
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("%v; run `make crossplane`", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	core := filepath.Join(root, "bin", "crossplane-core")
-	crds := filepath.Join(root, "bin", "crossplane-crds")
-	for _, p := range []string{core, crds} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%s is missing; run `make crossplane`", p)
-		}
-	}
 	x := &Crossplane{Endpoints: map[string]string{}}
-	t.Cleanup(x.stopFunctions)
+	t.Cleanup(x.Stop)
 	if err := x.start(context.Background(), c, core, crds, opts); err != nil {
 		t.Fatalf("starting Crossplane: %v", err)
 	}
 	return x
 }
 
-func (x *Crossplane) stopFunctions() {
+// StartCrossplaneLocal is StartCrossplane for long-running tools such as
+// the local environment. Core stops with c; Stop stops the functions.
+func StartCrossplaneLocal(ctx context.Context, c *Cluster, opts CrossplaneOptions) (*Crossplane, error) {
+	core, crds, err := crossplaneAssets()
+	if err != nil {
+		return nil, fmt.Errorf("%w; run `make crossplane`", err)
+	}
+	x := &Crossplane{Endpoints: map[string]string{}}
+	if err := x.start(ctx, c, core, crds, opts); err != nil {
+		x.Stop()
+		return nil, err
+	}
+	return x, nil
+}
+
+// crossplaneAssets are core's binary and CRDs, as `make crossplane` leaves
+// them under bin/.
+func crossplaneAssets() (core, crds string, err error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", "", err
+	}
+	core, crds = filepath.Join(root, "bin", "crossplane-core"), filepath.Join(root, "bin", "crossplane-crds")
+	for _, p := range []string{core, crds} {
+		if _, err := os.Stat(p); err != nil {
+			return "", "", err
+		}
+	}
+	return core, crds, nil
+}
+
+// Stop stops the functions served in this process.
+func (x *Crossplane) Stop() {
 	for _, s := range x.servers {
 		s.Stop()
 	}
