@@ -86,7 +86,7 @@ func BenchmarkClaim512(b *testing.B) {
 // new template, seen through a watch of the target cluster, over 20 edits
 // of a claim of 2 groups of 2, each once the previous rollout is done.
 func BenchmarkClaimEdit(b *testing.B) {
-	e, _ := crossplaneEnv(b, nil)
+	e, second := crossplaneEnv(b, nil)
 	ctx := context.Background()
 	must(b, e.cp.Client.Create(ctx, claim("edited", "image:0")))
 	e.claimReady(b, "edited", 4)
@@ -108,12 +108,32 @@ func BenchmarkClaimEdit(b *testing.B) {
 				}
 			}
 			w.Stop()
+			e.rolledOut(b, []*testenv.Cluster{e.target, second}, "edited", image, 4)
 			e.claimReady(b, "edited", 4)
 		}
 	}
 	slices.Sort(latencies)
 	b.ReportMetric(float64(latencies[len(latencies)/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Milliseconds()), "p99-ms")
+}
+
+// rolledOut waits until every one of the pods of a LeaderWorkerSet in each
+// cluster runs image.
+func (e *env) rolledOut(b *testing.B, clusters []*testenv.Cluster, name, image string, perCluster int) {
+	must(b, testenv.WaitFor(context.Background(), 2*time.Minute, func(context.Context) (bool, error) {
+		for _, c := range clusters {
+			ps := pods(b, c, name)
+			if len(ps) != perCluster {
+				return false, nil
+			}
+			for _, p := range ps {
+				if p.Spec.Containers[0].Image != image || p.DeletionTimestamp != nil || !testenv.PodReady(&p) {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	}))
 }
 
 // reportRSS reports the resident memory of Crossplane core, and of this
