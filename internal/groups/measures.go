@@ -4,6 +4,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -37,7 +38,7 @@ type ReadyGroup struct {
 // conditions reported before the plan and those it reports.
 func Measure(s *State, before, after []metav1.Condition, now time.Time) Measures {
 	var m Measures
-	if b, a := condition(before, rollout.ConditionUpdateInProgress), condition(after, rollout.ConditionUpdateInProgress); b != nil && a != nil &&
+	if b, a := meta.FindStatusCondition(before, rollout.ConditionUpdateInProgress), meta.FindStatusCondition(after, rollout.ConditionUpdateInProgress); b != nil && a != nil &&
 		b.Status == metav1.ConditionTrue && a.Status == metav1.ConditionFalse {
 		m.RolloutDuration = now.Sub(b.LastTransitionTime.Time)
 	}
@@ -87,15 +88,6 @@ func readyCondition(p *corev1.Pod) *corev1.PodCondition {
 	for i := range p.Status.Conditions {
 		if p.Status.Conditions[i].Type == corev1.PodReady {
 			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func condition(cs []metav1.Condition, t string) *metav1.Condition {
-	for i := range cs {
-		if cs[i].Type == t {
-			return &cs[i]
 		}
 	}
 	return nil

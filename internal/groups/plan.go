@@ -262,12 +262,8 @@ func podReady(pod *corev1.Pod) bool {
 	if pod.Status.Phase != corev1.PodRunning || pod.DeletionTimestamp != nil {
 		return false
 	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	c := readyCondition(pod)
+	return c != nil && c.Status == corev1.ConditionTrue
 }
 
 // workersReady: all workers available, none on an older StatefulSet

@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
@@ -55,7 +53,7 @@ func BenchmarkConvergence512(b *testing.B) {
 				providerCPU += e.cpu(b, targets) - cpu1
 				floorCPU += cpu1 - cpu0
 				writes += e.targetWrites(b) - before
-				w, r := e.steadyWrites(b, targets[0], name)
+				w, r := e.touch(b, targets[0], name+"-0", 10)
 				steadyWrites, steadyReconciles = steadyWrites+w, steadyReconciles+r
 			}
 			b.ReportMetric(floor.Seconds()/float64(b.N), "s-floor")
@@ -143,23 +141,4 @@ func (e *env) cpu(b *testing.B, targets []*testenv.Cluster) time.Duration {
 		total += t
 	}
 	return total
-}
-
-// steadyWrites touches a leader pod of a ready LeaderWorkerSet ten times,
-// each time waiting for the reconcile the watch triggers, and returns the
-// provider's writes to the target clusters and the reconciles meanwhile.
-func (e *env) steadyWrites(b *testing.B, c *testenv.Cluster, name string) (writes, reconciles float64) {
-	ctx := context.Background()
-	w0, r0 := e.targetWrites(b), e.reconciles(b)
-	for i := range 10 {
-		seen := e.reconciles(b)
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{"bench.lws.crossplane.io/touch":"%d"}}}`, i)
-		if _, err := c.Clientset.CoreV1().Pods("default").Patch(ctx, name+"-0", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		if err := testenv.WaitFor(ctx, 10*time.Second, func(context.Context) (bool, error) { return e.reconciles(b) > seen, nil }); err != nil {
-			b.Fatalf("no reconcile after touching a leader pod: %v", err)
-		}
-	}
-	return e.targetWrites(b) - w0, e.reconciles(b) - r0
 }

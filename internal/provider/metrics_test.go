@@ -2,11 +2,19 @@ package provider_test
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
 // freeAddress is a loopback address with a port free at the time of the call.
@@ -76,4 +84,24 @@ func (e *env) reconciles(t testing.TB) float64 {
 		}
 	}
 	return n
+}
+
+// touch annotates a pod of the default namespace of c n times, each time
+// waiting for the reconcile its watch triggers, and returns the provider's
+// writes to the target clusters and the reconciles meanwhile: at steady
+// state the writes are 0.
+func (e *env) touch(t testing.TB, c *testenv.Cluster, pod string, n int) (writes, reconciles float64) {
+	t.Helper()
+	ctx := context.Background()
+	w0, r0 := e.targetWrites(t), e.reconciles(t)
+	for i := range n {
+		seen := e.reconciles(t)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{"test.lws.crossplane.io/touch":"%d"}}}`, i)
+		_, err := c.Clientset.CoreV1().Pods("default").Patch(ctx, pod, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		must(t, err)
+		testenv.Eventually(t, 10*time.Second, "a reconcile after touching pod "+pod, func(context.Context) (bool, error) {
+			return e.reconciles(t) > seen, nil
+		})
+	}
+	return e.targetWrites(t) - w0, e.reconciles(t) - r0
 }

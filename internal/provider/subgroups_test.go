@@ -2,14 +2,11 @@ package provider_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -56,17 +53,7 @@ func TestSubGroupExclusivePlacement(t *testing.T) {
 	})
 
 	t.Run("SteadyStateWritesNothing", func(t *testing.T) {
-		w0 := e.targetWrites(t)
-		for i := range 3 {
-			seen := e.reconciles(t)
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{"test.lws.crossplane.io/touch":"%d"}}}`, i)
-			_, err := e.target.Clientset.CoreV1().Pods("default").Patch(ctx, "subgroups-0-2", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-			must(t, err)
-			testenv.Eventually(t, 10*time.Second, "a reconcile after touching a worker pod", func(context.Context) (bool, error) {
-				return e.reconciles(t) > seen, nil
-			})
-		}
-		if w := e.targetWrites(t) - w0; w != 0 {
+		if w, _ := e.touch(t, e.target, "subgroups-0-2", 3); w != 0 {
 			t.Errorf("steady state: want no writes to the target cluster, got %v", w)
 		}
 	})

@@ -90,16 +90,21 @@ func (f *inFlight) retain(p *groups.Plan) {
 func (f *inFlight) due(now time.Time) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var d time.Duration
-	for _, m := range []map[string]time.Time{f.created} {
-		for _, at := range m {
-			d = minPositive(d, inFlightTTL-now.Sub(at))
+	var oldest time.Time
+	for _, at := range f.created {
+		if oldest.IsZero() || at.Before(oldest) {
+			oldest = at
 		}
 	}
 	for _, at := range f.released {
-		d = minPositive(d, inFlightTTL-now.Sub(at))
+		if oldest.IsZero() || at.Before(oldest) {
+			oldest = at
+		}
 	}
-	return max(d, 0)
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(inFlightTTL-now.Sub(oldest), 0)
 }
 
 // releasing tells whether pod was given its identity recently enough
