@@ -6,13 +6,13 @@ BIN     := $(CURDIR)/bin
 
 include cluster/controlplane.mk
 
-.PHONY: all build generate test fuzz bench vet run down render crossplane validate
+.PHONY: all build generate test fuzz bench vet run down render crossplane validate packages
 
 all: build
 
 # The main job: three local clusters, the provider, and every example,
 # shown live until their groups are ready. `make down` stops it.
-run: controlplane crossplane
+run: controlplane packages
 	$(GO) run ./cmd/localenv up
 
 down:
@@ -32,9 +32,9 @@ generate: $(BIN)/angryjet
 vet:
 	$(GO) vet ./...
 
-# Every test. Tests that need the crossplane binaries run when `make
-# crossplane` has built them (CI does); fuzz targets get a short run.
-test: controlplane
+# Every test, with the Crossplane binaries and the packages they install;
+# fuzz targets get a short run.
+test: controlplane packages
 	KUBEBUILDER_ASSETS=$(BIN)/k8s $(GO) test -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=5s
 
@@ -50,13 +50,23 @@ bench:
 # Crossplane core (the render engine) and CLI, built from wrapper modules
 # because the module proxy refuses `go install` for them. Like the control
 # plane, go build makes this a no-op when they are current.
+# Core reports its module's version, which packages' crossplane.version
+# constraints are checked against.
+XP_VERSION = github.com/crossplane/crossplane-runtime/v2/pkg/version.version
 crossplane:
-	cd cluster/crossplane/core && $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane
+	cd cluster/crossplane/core && $(GO) build -trimpath -ldflags "-s -w -X $(XP_VERSION)=$$($(GO) list -m -f '{{.Version}}' github.com/crossplane/crossplane/v2)" -o $(BIN)/crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane
 	cd cluster/crossplane/cli && $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/crossplane github.com/crossplane/cli/v2/cmd/crossplane
 	@# Core's own CRDs, for the test harness that runs core (internal/testenv).
 	@rm -rf $(BIN)/crossplane-crds && mkdir -p $(BIN)/crossplane-crds
 	cp "$$(cd cluster/crossplane/core && $(GO) list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)"/cluster/crds/*.yaml $(BIN)/crossplane-crds/
 	@chmod -R u+w $(BIN)/crossplane-crds
+
+# The function, provider and configuration packages, built by the real
+# `crossplane xpkg build`; the function's and provider's runtime images hold
+# a static binary each and are made without Docker (internal/xpkg).
+packages: crossplane
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/packages/ ./cmd/function ./cmd/provider
+	$(GO) run ./cmd/localenv packages --crossplane=$(BIN)/crossplane --binaries=$(BIN)/packages --out=$(BIN)/packages
 
 # Renders every example through the real `crossplane render`, with the
 # function served locally in development mode.

@@ -16,7 +16,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/localenv"
-	"github.com/lws-crossplane/lws-crossplane/internal/provider"
+	"github.com/lws-crossplane/lws-crossplane/internal/xpkg"
 )
 
 // CLI is the localenv command line.
@@ -24,19 +24,39 @@ type CLI struct {
 	Dir  string  `default:".local" help:"Directory for the clusters' files and kubeconfigs."`
 	Up   UpCmd   `cmd:"" help:"Start the environment and apply the examples; runs until interrupted or 'down'."`
 	Down DownCmd `cmd:"" help:"Stop a running environment."`
+
+	Packages PackagesCmd `cmd:"" help:"Build the function, provider and configuration packages with the crossplane CLI."`
+}
+
+// PackagesCmd builds the three package files.
+type PackagesCmd struct {
+	Crossplane string `default:"bin/crossplane" help:"The crossplane CLI."`
+	Binaries   string `default:"bin/packages" help:"Directory of the static function and provider binaries the runtime images hold."`
+	Out        string `default:"bin/packages" help:"Directory the package files are written to."`
+}
+
+// Run builds each package into Out.
+func (p *PackagesCmd) Run() error {
+	for _, pkg := range xpkg.Packages(".", p.Binaries) {
+		if err := xpkg.Build(p.Crossplane, pkg, xpkg.File(p.Out, pkg.Name)); err != nil {
+			return err
+		}
+		fmt.Println("built", xpkg.File(p.Out, pkg.Name))
+	}
+	return nil
 }
 
 // UpCmd starts the environment.
 type UpCmd struct {
 	Examples string `default:"examples" help:"Directory of example claims and composite resources to apply."`
-	Packages string `default:"package" help:"Directory of the Crossplane packages."`
+	Packages string `default:"bin/packages" help:"Directory of the package files that 'make packages' builds."`
 	RollOut  string `default:"leaderworkerset-rollout" help:"Once every group is ready, roll this example out to a new image, to show a rolling update; empty for none."`
 	Image    string `default:"nginxinc/nginx-unprivileged:1.28" help:"The image --roll-out rolls out."`
 }
 
 func pidFile(dir string) string { return filepath.Join(dir, "localenv.pid") }
 
-// Run starts the clusters and the provider, applies the examples and shows
+// Run starts the clusters and installs the packages, applies the examples and shows
 // their groups until every one is ready, then keeps running until stopped.
 func (u *UpCmd) Run(cli *CLI) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,16 +74,7 @@ func (u *UpCmd) Run(cli *CLI) error {
 	for name, kc := range env.Kubeconfigs() {
 		fmt.Printf("  %-14s KUBECONFIG=%s\n", name, kc)
 	}
-	logs, err := os.Create(filepath.Join(cli.Dir, "provider.log"))
-	if err != nil {
-		return err
-	}
-	defer logs.Close() //nolint:errcheck // Logs only.
-	fmt.Printf("  provider logs  %s\n", logs.Name())
-	failed := make(chan error, 1)
-	go func() {
-		failed <- provider.Run(ctx, env.ControlPlane.Config, provider.Options{Poll: 30 * time.Second, Sync: time.Hour, MaxReconcileRate: 100, StatusInterval: 2 * time.Second, MetricsBindAddress: "0", HealthProbeBindAddress: "0", LogOutput: logs})
-	}()
+	fmt.Printf("  package logs   %s\n", env.PackageLogs())
 	names, err := env.ApplyExamples(ctx, u.Examples)
 	if err != nil {
 		return err
@@ -79,8 +90,6 @@ func (u *UpCmd) Run(cli *CLI) error {
 		case <-ctx.Done():
 			fmt.Println("Stopping.")
 			return nil
-		case err := <-failed:
-			return fmt.Errorf("provider stopped: %w", err)
 		case <-tick.C:
 		}
 		var buf bytes.Buffer

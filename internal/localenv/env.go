@@ -1,25 +1,21 @@
 // Package localenv is the local multi-cluster environment of `make run`: a
-// control-plane cluster where Crossplane core and the provider run, and two
-// target clusters with node pools forming accelerator
-// islands, all on loopback.
+// control-plane cluster where Crossplane core, the function and the provider
+// run, and two target clusters with node pools forming accelerator islands,
+// all on loopback.
 package localenv
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	"github.com/crossplane/function-sdk-go/logging"
-	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis"
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
-	"github.com/lws-crossplane/lws-crossplane/internal/function"
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
@@ -57,12 +53,12 @@ func pools(zone string) []nodeagent.Pool {
 	return out
 }
 
-// Up starts the clusters under dir, installs the provider's CRDs in the
-// control plane, creates a kubeconfig Secret and ClusterProviderConfig for
-// each target, and runs Crossplane core with the configuration package's
-// XRDs and Compositions and the composition function. The provider is not
-// started here; see Run.
-func Up(ctx context.Context, dir, packageDir string) (_ *Env, err error) {
+// Up starts the clusters under dir, installs the product in the control
+// plane as a platform team would (Crossplane core; the Configuration
+// package from a registry, with the function and provider it depends on,
+// from the package files in packageFiles), then creates a kubeconfig
+// Secret and ClusterProviderConfig for each target.
+func Up(ctx context.Context, dir, packageFiles string) (_ *Env, err error) {
 	scheme := testenv.DefaultScheme()
 	if err := apis.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -73,8 +69,7 @@ func Up(ctx context.Context, dir, packageDir string) (_ *Env, err error) {
 			e.Down()
 		}
 	}()
-	e.ControlPlane, err = testenv.StartLocal(ctx, dir, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true,
-		CRDDirectoryPaths: []string{filepath.Join(packageDir, "provider", "crds")}, Scheme: scheme})
+	e.ControlPlane, err = testenv.StartLocal(ctx, dir, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, Scheme: scheme})
 	if err != nil {
 		return e, fmt.Errorf("cannot start the control-plane cluster: %w", err)
 	}
@@ -85,45 +80,19 @@ func Up(ctx context.Context, dir, packageDir string) (_ *Env, err error) {
 		}
 		e.Targets[name] = c
 	}
-	if err := e.configure(ctx); err != nil {
-		return e, err
+	e.crossplane, err = testenv.StartCrossplaneLocal(ctx, e.ControlPlane, testenv.CrossplaneOptions{Packages: packageFiles})
+	if err != nil {
+		return e, fmt.Errorf("cannot install the packages: %w", err)
 	}
-	return e, e.startCrossplane(ctx, packageDir)
+	return e, e.configure(ctx)
 }
 
-// startCrossplane runs Crossplane core against the control plane, with the
-// composition function served by this process, and installs the
-// configuration package's XRDs and Compositions.
-func (e *Env) startCrossplane(ctx context.Context, packageDir string) error {
-	x, err := testenv.StartCrossplaneLocal(ctx, e.ControlPlane, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
-		"function-lws": function.New(logging.NewNopLogger()),
-	}})
-	if err != nil {
-		return fmt.Errorf("cannot start Crossplane: %w", err)
-	}
-	e.crossplane = x
-	files, err := filepath.Glob(filepath.Join(packageDir, "configuration", "*.yaml"))
-	if err != nil {
-		return err
-	}
-	var defs []string
-	for _, f := range files {
-		if filepath.Base(f) != "crossplane.yaml" {
-			defs = append(defs, f)
-		}
-	}
-	if err := testenv.ApplyFiles(ctx, e.ControlPlane, defs...); err != nil {
-		return fmt.Errorf("cannot install the configuration package's definitions: %w", err)
-	}
-	return nil
-}
+// PackageLogs is the directory of the function's and provider's logs.
+func (e *Env) PackageLogs() string { return e.crossplane.PackageLogs }
 
 // configure gives the control plane a provider config per target.
 func (e *Env) configure(ctx context.Context) error {
 	c := e.ControlPlane.Client
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}}); err != nil {
-		return err
-	}
 	for config, cluster := range Configs {
 		secret := "cluster-" + config + "-kubeconfig"
 		if err := c.Create(ctx, &corev1.Secret{

@@ -28,7 +28,7 @@ func crossplaneEnv(b *testing.B, pools []nodeagent.Pool) (*env, *testenv.Cluster
 	second := testenv.Start(b, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: pools}})
 	e.addConfig(b, "second", second)
 	testenv.StartCrossplane(b, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
-		"function-lws": function.New(logging.NewNopLogger()),
+		"lws-crossplane-function-lws": function.New(logging.NewNopLogger()),
 	}})
 	must(b, testenv.ApplyFiles(context.Background(), e.cp,
 		"../../package/configuration/definition-leaderworkersets.yaml",
@@ -98,9 +98,7 @@ func BenchmarkClaimEdit(b *testing.B) {
 			w, err := e.target.Clientset.AppsV1().StatefulSets("default").Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", "edited").String()})
 			must(b, err)
 			began := time.Now()
-			e.editClaim(b, "edited", func(c *unstructured.Unstructured) error {
-				return unstructured.SetNestedSlice(c.Object, []any{map[string]any{"name": "c", "image": image}}, "spec", "leaderWorkerTemplate", "workerTemplate", "spec", "containers")
-			})
+			e.setImage(b, "edited", image)
 			for ev := range w.ResultChan() {
 				if sts, ok := ev.Object.(*appsv1.StatefulSet); ok && len(sts.Spec.Template.Spec.Containers) > 0 && sts.Spec.Template.Spec.Containers[0].Image == image {
 					latencies = append(latencies, time.Since(began))
@@ -115,25 +113,6 @@ func BenchmarkClaimEdit(b *testing.B) {
 	slices.Sort(latencies)
 	b.ReportMetric(float64(latencies[len(latencies)/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Milliseconds()), "p99-ms")
-}
-
-// rolledOut waits until every one of the pods of a LeaderWorkerSet in each
-// cluster runs image.
-func (e *env) rolledOut(b *testing.B, clusters []*testenv.Cluster, name, image string, perCluster int) {
-	must(b, testenv.WaitFor(context.Background(), 2*time.Minute, func(context.Context) (bool, error) {
-		for _, c := range clusters {
-			ps := pods(b, c, name)
-			if len(ps) != perCluster {
-				return false, nil
-			}
-			for _, p := range ps {
-				if p.Spec.Containers[0].Image != image || p.DeletionTimestamp != nil || !testenv.PodReady(&p) {
-					return false, nil
-				}
-			}
-		}
-		return true, nil
-	}))
 }
 
 // reportRSS reports the resident memory of Crossplane core, and of this

@@ -106,7 +106,7 @@ func TestClaimThroughCrossplane(t *testing.T) {
 	second := testenv.Start(t, testenv.Options{Name: "second"})
 	e.addConfig(t, "second", second)
 	testenv.StartCrossplane(t, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
-		"function-lws": function.New(logging.NewNopLogger()),
+		"lws-crossplane-function-lws": function.New(logging.NewNopLogger()),
 	}})
 	ctx := context.Background()
 	must(t, testenv.ApplyFiles(ctx, e.cp,
@@ -124,23 +124,8 @@ func TestClaimThroughCrossplane(t *testing.T) {
 	}
 
 	t.Run("ImageEditRollsOutInBothClusters", func(t *testing.T) {
-		e.editClaim(t, "claimed", func(c *unstructured.Unstructured) error {
-			return unstructured.SetNestedSlice(c.Object, []any{map[string]any{"name": "c", "image": "image:v2"}}, "spec", "leaderWorkerTemplate", "workerTemplate", "spec", "containers")
-		})
-		testenv.Eventually(t, 2*time.Minute, "every pod on image:v2", func(context.Context) (bool, error) {
-			for _, c := range []*testenv.Cluster{e.target, second} {
-				ps := pods(t, c, "claimed")
-				for _, p := range ps {
-					if p.Spec.Containers[0].Image != "image:v2" || p.DeletionTimestamp != nil {
-						return false, testenv.Pendingf("cluster %s: pod %s runs %s", c.Name, p.Name, p.Spec.Containers[0].Image)
-					}
-				}
-				if len(ps) != 4 {
-					return false, testenv.Pendingf("cluster %s: %d pods", c.Name, len(ps))
-				}
-			}
-			return true, nil
-		})
+		e.setImage(t, "claimed", "image:v2")
+		e.rolledOut(t, []*testenv.Cluster{e.target, second}, "claimed", "image:v2", 4)
 		e.claimStatus(t, "claimed", "4 groups ready and updated", groupsAre(4))
 	})
 
@@ -259,6 +244,34 @@ func TestClaimThroughCrossplane(t *testing.T) {
 			}
 			return true, nil
 		})
+	})
+}
+
+// setImage sets the image of a claim's pods.
+func (e *env) setImage(t testing.TB, name, image string) {
+	t.Helper()
+	e.editClaim(t, name, func(c *unstructured.Unstructured) error {
+		return unstructured.SetNestedSlice(c.Object, []any{map[string]any{"name": "c", "image": image}}, "spec", "leaderWorkerTemplate", "workerTemplate", "spec", "containers")
+	})
+}
+
+// rolledOut waits until every one of the pods of a LeaderWorkerSet in each
+// cluster runs image and is ready.
+func (e *env) rolledOut(t testing.TB, clusters []*testenv.Cluster, name, image string, perCluster int) {
+	t.Helper()
+	testenv.Eventually(t, 2*time.Minute, "every pod of "+name+" on "+image, func(context.Context) (bool, error) {
+		for _, c := range clusters {
+			ps := pods(t, c, name)
+			for _, p := range ps {
+				if p.Spec.Containers[0].Image != image || p.DeletionTimestamp != nil || !testenv.PodReady(&p) {
+					return false, testenv.Pendingf("cluster %s: pod %s runs %s", c.Name, p.Name, p.Spec.Containers[0].Image)
+				}
+			}
+			if len(ps) != perCluster {
+				return false, testenv.Pendingf("cluster %s: %d pods", c.Name, len(ps))
+			}
+		}
+		return true, nil
 	})
 }
 

@@ -25,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/xpkg"
 )
 
 // ComponentCrossplane is the Crossplane core process of a cluster.
@@ -35,14 +37,24 @@ type CrossplaneOptions struct {
 	// Functions are served by this process, over mTLS on loopback, by the
 	// name Compositions give them in functionRef.
 	Functions map[string]fnv1.FunctionRunnerServiceServer
+	// Packages is a directory of the project's package files (`make
+	// packages`). With it, the Configuration is installed from them, as a
+	// platform team installs it, before StartCrossplane returns; see
+	// installPackages.
+	Packages string
 }
 
 // Crossplane is Crossplane core, running against a cluster.
 type Crossplane struct {
-	// Endpoints of the functions, by name.
+	// Endpoints of the functions served in this process, by name.
 	Endpoints map[string]string
+	// PackageLogs is the directory of the package runtime's processes'
+	// logs, <revision>.log, with CrossplaneOptions.Packages.
+	PackageLogs string
 
-	servers []*grpc.Server
+	servers  []*grpc.Server
+	runtime  *packageRuntime
+	registry *xpkg.Registry
 }
 
 // StartCrossplane runs the real Crossplane core (`bin/crossplane-core`,
@@ -60,7 +72,12 @@ func StartCrossplane(t testing.TB, c *Cluster, opts CrossplaneOptions) *Crosspla
 		t.Fatal(err)
 	}
 	x := &Crossplane{Endpoints: map[string]string{}}
-	t.Cleanup(x.Stop)
+	t.Cleanup(func() {
+		if t.Failed() && x.runtime != nil {
+			t.Logf("testenv: package runtime logs (tails):\n%s", x.runtime.logTails(40))
+		}
+		x.Stop()
+	})
 	if err := x.start(context.Background(), c, core, crds, opts); err != nil {
 		t.Fatalf("starting Crossplane: %v", err)
 	}
@@ -98,11 +115,28 @@ func crossplaneAssets() (core, crds string, err error) {
 	return core, crds, nil
 }
 
-// Stop stops the functions served in this process.
+// Stop stops the functions served in this process and the package
+// runtime's processes.
 func (x *Crossplane) Stop() {
 	for _, s := range x.servers {
 		s.Stop()
 	}
+	if x.runtime != nil {
+		x.runtime.stopAll()
+	}
+	if x.registry != nil {
+		_ = x.registry.Close()
+	}
+}
+
+// KillPackage kills the process running package pkg (a Function's or
+// Provider's name), as a crashing pod would end; the package runtime starts
+// it again.
+func (x *Crossplane) KillPackage(pkg string) error {
+	if x.runtime == nil {
+		return errors.New("no package runtime")
+	}
+	return x.runtime.Kill(pkg)
 }
 
 func (x *Crossplane) start(ctx context.Context, c *Cluster, core, crds string, opts CrossplaneOptions) error {
@@ -114,6 +148,11 @@ func (x *Crossplane) start(ctx context.Context, c *Cluster, core, crds string, o
 		return err
 	}
 	dir := filepath.Join(c.Dir, "crossplane")
+	// Core streams pulled packages into its cache, and fails to parse
+	// them ("read/write on closed pipe") when the directory is missing.
+	if err := os.MkdirAll(filepath.Join(dir, "cache"), 0o700); err != nil {
+		return err
+	}
 	pk, err := newPKI(filepath.Join(dir, "pki"))
 	if err != nil {
 		return err
@@ -153,6 +192,9 @@ func (x *Crossplane) start(ctx context.Context, c *Cluster, core, crds string, o
 		if err := c.functionRevision(ctx, name, endpoint); err != nil {
 			return err
 		}
+	}
+	if opts.Packages != "" {
+		return x.installPackages(ctx, c, pk, filepath.Join(dir, "runtime"), opts.Packages)
 	}
 	return nil
 }
@@ -269,12 +311,18 @@ func ApplyFiles(ctx context.Context, c *Cluster, files ...string) error {
 }
 
 func conditionTrue(u *unstructured.Unstructured, typ string) bool {
+	c := condition(u, typ)
+	return c != nil && c["status"] == "True"
+}
+
+func hasCondition(u *unstructured.Unstructured, typ string) bool { return condition(u, typ) != nil }
+
+func condition(u *unstructured.Unstructured, typ string) map[string]any {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
-		m, ok := c.(map[string]any)
-		if ok && m["type"] == typ {
-			return m["status"] == "True"
+		if m, ok := c.(map[string]any); ok && m["type"] == typ {
+			return m
 		}
 	}
-	return false
+	return nil
 }

@@ -1,0 +1,102 @@
+package provider_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lws-crossplane/lws-crossplane/apis"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+	"github.com/lws-crossplane/lws-crossplane/internal/xpkg"
+)
+
+// packagesDir is where `make packages` leaves the package files; the test
+// is skipped without them, as the Crossplane tests are without core.
+func packagesDir(t *testing.T) string {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	must(t, err)
+	dir := filepath.Join(root, "bin", "packages")
+	if _, err := os.Stat(xpkg.File(dir, xpkg.Configuration)); err != nil {
+		t.Skipf("%v; run `make packages`", err)
+	}
+	return dir
+}
+
+// TestPackagesFromLocalRegistry installs the product as a platform team
+// would: the Configuration package from an OCI registry, its function and
+// provider resolved by Crossplane's package manager as dependencies, run by
+// the local environment's External runtime from their runtime images. A claim then runs in
+// two target clusters. The function and the provider crash and are started
+// again: the claim keeps its groups and takes edits after each.
+func TestPackagesFromLocalRegistry(t *testing.T) {
+	dir := packagesDir(t)
+	scheme := testenv.DefaultScheme()
+	must(t, apis.AddToScheme(scheme))
+	cp := testenv.Start(t, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, Scheme: scheme})
+	e := &env{cp: cp, target: testenv.Start(t, testenv.Options{Name: "target"})}
+	second := testenv.Start(t, testenv.Options{Name: "second"})
+	x := testenv.StartCrossplane(t, cp, testenv.CrossplaneOptions{Packages: dir})
+	ctx := context.Background()
+	e.addConfig(t, "default", e.target)
+	e.addConfig(t, "second", second)
+
+	must(t, cp.Client.Create(ctx, claim("packaged", "image:v1")))
+	e.claimStatus(t, "packaged", "4 groups ready over 2 clusters", groupsAre(4))
+	clusters := []*testenv.Cluster{e.target, second}
+	leaders := leaderUIDs(t, clusters, "packaged")
+
+	t.Run("FunctionRestarted", func(t *testing.T) {
+		must(t, x.KillPackage("lws-crossplane-function-lws"))
+		e.setImage(t, "packaged", "image:v2")
+		e.rolledOut(t, clusters, "packaged", "image:v2", 4)
+	})
+	leaders = leaderUIDs(t, clusters, "packaged")
+
+	t.Run("ProviderRestarted", func(t *testing.T) {
+		must(t, x.KillPackage("lws-crossplane-provider-lws"))
+		e.editClaim(t, "packaged", func(c *unstructured.Unstructured) error {
+			return unstructured.SetNestedField(c.Object, int64(6), "spec", "replicas")
+		})
+		e.claimStatus(t, "packaged", "6 groups ready over 2 clusters", groupsAre(6))
+		for uid, name := range leaders {
+			if now := leaderUIDs(t, clusters, "packaged"); now[uid] == "" {
+				t.Errorf("leader %s was replaced across the provider's restart", name)
+			}
+		}
+	})
+
+	t.Run("DeletionCleansBothClusters", func(t *testing.T) {
+		must(t, cp.Client.Delete(ctx, claim("packaged", "")))
+		testenv.Eventually(t, 2*time.Minute, "no pods left", func(context.Context) (bool, error) {
+			for _, c := range clusters {
+				if n := len(pods(t, c, "packaged")); n != 0 {
+					return false, testenv.Pendingf("cluster %s: %d pods", c.Name, n)
+				}
+			}
+			return true, nil
+		})
+	})
+}
+
+// leaderUIDs are the leader pods of name in clusters, by UID.
+func leaderUIDs(t *testing.T, clusters []*testenv.Cluster, name string) map[types.UID]string {
+	t.Helper()
+	out := map[types.UID]string{}
+	for _, c := range clusters {
+		var l corev1.PodList
+		must(t, c.Client.List(context.Background(), &l, client.InNamespace("default"),
+			client.MatchingLabels{"leaderworkerset.sigs.k8s.io/name": name, "leaderworkerset.sigs.k8s.io/worker-index": "0"}))
+		for _, p := range l.Items {
+			out[p.UID] = c.Name + "/" + p.Name
+		}
+	}
+	return out
+}
