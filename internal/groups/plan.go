@@ -78,6 +78,10 @@ type Plan struct {
 	Observation v1alpha1.RemoteLeaderWorkerSetObservation
 	// Available: every group is ready on the revision it should run.
 	Available bool
+	// Serving: no more groups are down than a rolling update may take down
+	// (replicas − maxUnavailable ready), the availability that keeps a
+	// Deployment Available through a rollout.
+	Serving bool
 }
 
 // Changes tells whether the plan writes anything to the cluster.

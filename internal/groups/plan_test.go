@@ -268,3 +268,37 @@ func TestUpdateDonePrunesOldRevisions(t *testing.T) {
 		t.Errorf("a finished update prunes old revisions, got %v", p.Prune)
 	}
 }
+
+// TestServingWithinTheRolloutBudget: a LeaderWorkerSet serves while no more
+// groups are down than maxUnavailable lets a rolling update take down, as a
+// Deployment stays Available; it is Available only with every group ready.
+func TestServingWithinTheRolloutBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		maxUnavailable    int32
+		down              int
+		serving, allReady bool
+	}{
+		{name: "every group ready", maxUnavailable: 1, serving: true, allReady: true},
+		{name: "one down, budget one", maxUnavailable: 1, down: 1, serving: true},
+		{name: "two down, budget one", maxUnavailable: 1, down: 2},
+		{name: "two down, budget two", maxUnavailable: 2, down: 2, serving: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, params(t, 4, 2, func(l *compose.LeaderWorkerSet) {
+				l.Spec.RolloutStrategy.RollingUpdateConfiguration = &v1alpha1.RollingUpdateConfiguration{MaxUnavailable: intOr(tc.maxUnavailable)}
+			}))
+			c.converge()
+			for g := range tc.down {
+				c.pod(lws.LeaderPodName("lws", g)).Status.Conditions[0].Status = corev1.ConditionFalse
+			}
+			p, err := Compute(&c.State, nil, 1, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Serving != tc.serving || p.Available != tc.allReady {
+				t.Errorf("%d of 4 groups down, maxUnavailable %d: Serving %v, Available %v; want %v, %v", tc.down, tc.maxUnavailable, p.Serving, p.Available, tc.serving, tc.allReady)
+			}
+		})
+	}
+}

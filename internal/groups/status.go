@@ -45,6 +45,7 @@ func (p *Plan) status(s *State, size int32, conditions []metav1.Condition, gener
 	}
 	p.Available = s.Leader != nil && st.Active[0] == rollout.ConditionAvailable &&
 		s.Leader.Status.ObservedGeneration >= s.Leader.Generation && !p.Changes()
+	p.Serving = s.Leader != nil && st.ReadyReplicas >= s.Params.Replicas-r.MaxUnavailable
 	if st.UpdateDone {
 		for i := range s.Revisions {
 			if s.Revisions[i].Labels[lws.LabelRevisionKey] != s.Params.Revision.Key {

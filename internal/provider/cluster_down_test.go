@@ -9,6 +9,7 @@ import (
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
@@ -21,7 +22,9 @@ import (
 // clusters in the middle of a LeaderWorkerSet's life: the other cluster
 // carries on with a rolling update, the frozen one's managed resource turns
 // unavailable and says why, nothing is deleted there, and once the API
-// server is back its groups converge too.
+// server is back its groups converge too. Deleting the LeaderWorkerSet while
+// the cluster is frozen again removes the other cluster's groups at once
+// and the frozen one's when it answers.
 func TestTargetClusterDown(t *testing.T) {
 	e := start(t)
 	second := testenv.Start(t, testenv.Options{Name: "second"})
@@ -77,6 +80,37 @@ func TestTargetClusterDown(t *testing.T) {
 			t.Errorf("pod %s in the recovered cluster runs %s, want image:v2", p.Name, p.Spec.Containers[0].Image)
 		}
 	}
+
+	t.Run("DeletionWaitsForTheCluster", func(t *testing.T) {
+		must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
+		resumed = false
+		for _, mr := range mrs {
+			must(t, e.cp.Client.Delete(ctx, mr))
+		}
+		testenv.Eventually(t, time.Minute, "the reachable cluster's managed resource deleted", func(ctx context.Context) (bool, error) {
+			err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mrs[0]), &v1alpha1.RemoteLeaderWorkerSet{})
+			return kerrors.IsNotFound(err), client.IgnoreNotFound(err)
+		})
+		testenv.Eventually(t, time.Minute, "the frozen cluster's managed resource kept, deleting, saying why", func(ctx context.Context) (bool, error) {
+			got := &v1alpha1.RemoteLeaderWorkerSet{}
+			if err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mrs[1]), got); err != nil {
+				return false, err
+			}
+			synced := got.GetCondition(xpv2.TypeSynced)
+			if got.DeletionTimestamp == nil || len(got.Finalizers) == 0 || synced.Status != corev1.ConditionFalse || !strings.Contains(synced.Message, "second") {
+				return false, testenv.Pendingf("deleting %v, finalizers %v, Synced %s: %s", got.DeletionTimestamp != nil, got.Finalizers, synced.Status, synced.Message)
+			}
+			return true, nil
+		})
+		resume()
+		testenv.Eventually(t, time.Minute, "the recovered cluster's groups removed and its managed resource gone", func(ctx context.Context) (bool, error) {
+			if n := len(pods(t, second, "down")); n != 0 {
+				return false, testenv.Pendingf("%d pods left", n)
+			}
+			err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mrs[1]), &v1alpha1.RemoteLeaderWorkerSet{})
+			return kerrors.IsNotFound(err), client.IgnoreNotFound(err)
+		})
+	})
 }
 
 // plan renders a LeaderWorkerSet into its managed resources, one per

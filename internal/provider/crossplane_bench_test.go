@@ -3,38 +3,23 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/crossplane/function-sdk-go/logging"
-	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/lws-crossplane/lws-crossplane/internal/function"
-	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
-
-// crossplaneEnv is env with a second target cluster, "second", and
-// Crossplane core composing claims through the configuration package.
-func crossplaneEnv(b *testing.B, pools []nodeagent.Pool) (*env, *testenv.Cluster) {
-	e := startWith(b, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: pools}})
-	second := testenv.Start(b, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: pools}})
-	e.addConfig(b, "second", second)
-	testenv.StartCrossplane(b, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
-		"lws-crossplane-function-lws": function.New(logging.NewNopLogger()),
-	}})
-	must(b, testenv.ApplyFiles(context.Background(), e.cp,
-		"../../package/configuration/definition-leaderworkersets.yaml",
-		"../../package/configuration/composition-leaderworkerset-legacy.yaml"))
-	return e, second
-}
 
 // claimReady waits until a claim reports n ready and updated groups and
 // Ready, and returns when it first saw that.
@@ -63,7 +48,7 @@ func (e *env) claimReady(b *testing.B, name string, n int64) time.Time {
 // its creation to the claim reporting every group ready, divided by the
 // floor measured just before on the same clusters.
 func BenchmarkClaim512(b *testing.B) {
-	e, second := crossplaneEnv(b, convergePools)
+	e, second, x := packagedEnv(b, convergePools)
 	targets := []*testenv.Cluster{e.target, second}
 	var floor, total time.Duration
 	for i := range b.N {
@@ -78,25 +63,40 @@ func BenchmarkClaim512(b *testing.B) {
 	b.ReportMetric(floor.Seconds()/float64(b.N), "s-floor")
 	b.ReportMetric(total.Seconds()/float64(b.N), "s-claim-ready")
 	b.ReportMetric(total.Seconds()/floor.Seconds(), "ratio")
-	reportRSS(b, e)
+	reportRSS(b, e, x)
 }
+
+// editInterval spaces the edits of BenchmarkClaimEdit. Crossplane
+// reconciles a composite resource at each change of it or of its managed
+// resources through a circuit breaker: a bucket of 100 tokens refilled at
+// 1 per second, an update taking 2 (its map function runs for the old and
+// the new object), then one event per 30 s for 5 minutes. A rollout of the
+// benchmark's claim makes about 17 updates (events/edit), 34 tokens, so
+// edits at least that many seconds apart keep the breaker closed; edits in a
+// row open it.
+const editInterval = 35 * time.Second
 
 // BenchmarkClaimEdit measures how fast an edit of a claim reaches a target
 // cluster: from the update of the claim's image to the leader StatefulSet's
-// new template, seen through a watch of the target cluster, over 20 edits
-// of a claim of 2 groups of 2, each once the previous rollout is done.
+// new template, seen through a watch of the target cluster, over 8 edits
+// of a claim of 2 groups of 2, each editInterval after the previous one and
+// once its rollout is done. It also counts the events of the composite
+// resource and its managed resources, which Crossplane's circuit breaker
+// counts.
 func BenchmarkClaimEdit(b *testing.B) {
-	e, second := crossplaneEnv(b, nil)
+	e, second, _ := packagedEnv(b, nil)
 	ctx := context.Background()
 	must(b, e.cp.Client.Create(ctx, claim("edited", "image:0")))
 	e.claimReady(b, "edited", 4)
 	var latencies []time.Duration
+	var events int64
 	for b.Loop() {
-		latencies = latencies[:0]
-		for i := range 20 {
+		latencies, events = latencies[:0], 0
+		for i := range 8 {
 			image := fmt.Sprintf("image:%d", i+1)
 			w, err := e.target.Clientset.AppsV1().StatefulSets("default").Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", "edited").String()})
 			must(b, err)
+			count := e.countEvents(b, "compositeleaderworkersets", "remoteleaderworkersets")
 			began := time.Now()
 			e.setImage(b, "edited", image)
 			for ev := range w.ResultChan() {
@@ -108,21 +108,55 @@ func BenchmarkClaimEdit(b *testing.B) {
 			w.Stop()
 			e.rolledOut(b, []*testenv.Cluster{e.target, second}, "edited", image, 4)
 			e.claimReady(b, "edited", 4)
+			time.Sleep(time.Until(began.Add(editInterval))) // the workload: edits this far apart
+			events += count()
 		}
 	}
 	slices.Sort(latencies)
 	b.ReportMetric(float64(latencies[len(latencies)/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Milliseconds()), "p99-ms")
+	b.ReportMetric(float64(events)/float64(len(latencies)), "events/edit")
+	b.Logf("latencies: %v", latencies)
 }
 
-// reportRSS reports the resident memory of Crossplane core, and of this
-// process, which serves the function and runs the provider and the node
-// agents.
-func reportRSS(b *testing.B, e *env) {
-	core, err := testenv.ProcessRSS(e.cp.ProcessIDs()[testenv.ComponentCrossplane])
-	must(b, err)
-	self, err := testenv.ProcessRSS(os.Getpid())
-	must(b, err)
-	b.ReportMetric(float64(core)/(1<<20), "MiB-core")
-	b.ReportMetric(float64(self)/(1<<20), "MiB-test-process")
+// countEvents watches the cluster-scoped lws.crossplane.io resources in
+// the control plane; the returned function stops and returns the number of
+// events seen.
+func (e *env) countEvents(b *testing.B, resources ...string) func() int64 {
+	dyn := dynamic.NewForConfigOrDie(e.cp.Config)
+	var n atomic.Int64
+	var watches []watch.Interface
+	for _, r := range resources {
+		w, err := dyn.Resource(schema.GroupVersionResource{Group: "lws.crossplane.io", Version: "v1alpha1", Resource: r}).
+			Watch(context.Background(), metav1.ListOptions{ResourceVersion: "0", AllowWatchBookmarks: false})
+		must(b, err)
+		watches = append(watches, w)
+		go func() {
+			for ev := range w.ResultChan() {
+				if ev.Type == watch.Modified {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	return func() int64 {
+		for _, w := range watches {
+			w.Stop()
+		}
+		return n.Load()
+	}
+}
+
+// reportRSS reports the resident memory of Crossplane core, the function
+// and the provider, each its own process.
+func reportRSS(b *testing.B, e *env, x *testenv.Crossplane) {
+	pids := map[string]int{"core": e.cp.ProcessIDs()[testenv.ComponentCrossplane]}
+	for pkg, pid := range x.PackageProcessIDs() {
+		pids[strings.TrimPrefix(pkg, "lws-crossplane-")] = pid
+	}
+	for name, pid := range pids {
+		rss, err := testenv.ProcessRSS(pid)
+		must(b, err)
+		b.ReportMetric(float64(rss)/(1<<20), "MiB-"+name)
+	}
 }

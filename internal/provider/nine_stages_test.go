@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,6 +129,11 @@ func TestNineStageRollout(t *testing.T) {
 	e.update(t, mr, l)
 	e.waitStep(t, s, step{2, 6}, "stages 2 and 3, surge created, groups 2 and 3 rolled")
 	e.readyGroups(t, mr, 2)
+	got := &v1alpha1.RemoteLeaderWorkerSet{}
+	must(t, e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mr), got))
+	if c := got.GetCondition(xpv2.TypeReady); c.Status != corev1.ConditionTrue {
+		t.Errorf("stage 3, 2 of 4 groups ready within maxUnavailable 2: want Ready (serving), got %s: %s", c.Status, c.Message)
+	}
 
 	release(4)
 	e.readyGroups(t, mr, 3)

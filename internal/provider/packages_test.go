@@ -13,13 +13,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis"
+	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 	"github.com/lws-crossplane/lws-crossplane/internal/xpkg"
 )
 
 // packagesDir is where `make packages` leaves the package files; the test
 // is skipped without them, as the Crossplane tests are without core.
-func packagesDir(t *testing.T) string {
+func packagesDir(t testing.TB) string {
 	t.Helper()
 	root, err := testenv.RepoRoot()
 	must(t, err)
@@ -30,35 +31,44 @@ func packagesDir(t *testing.T) string {
 	return dir
 }
 
-// TestPackagesFromLocalRegistry installs the product as a platform team
-// would: the Configuration package from an OCI registry, its function and
-// provider resolved by Crossplane's package manager as dependencies, run by
-// the local environment's External runtime from their runtime images. A claim then runs in
-// two target clusters. The function and the provider crash and are started
-// again: the claim keeps its groups and takes edits after each.
-func TestPackagesFromLocalRegistry(t *testing.T) {
+// packagedEnv is the product installed from its packages: a control plane
+// where Crossplane core installed the Configuration and the function and
+// provider it depends on, run by the package runtime, and two target
+// clusters reached as "default" (e.target) and "second", whose nodes are
+// pools.
+func packagedEnv(t testing.TB, pools []nodeagent.Pool) (*env, *testenv.Cluster, *testenv.Crossplane) {
+	t.Helper()
 	dir := packagesDir(t)
 	scheme := testenv.DefaultScheme()
 	must(t, apis.AddToScheme(scheme))
 	cp := testenv.Start(t, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, Scheme: scheme})
-	e := &env{cp: cp, target: testenv.Start(t, testenv.Options{Name: "target"})}
-	second := testenv.Start(t, testenv.Options{Name: "second"})
+	e := &env{cp: cp, target: testenv.Start(t, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: pools}})}
+	second := testenv.Start(t, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: pools}})
 	x := testenv.StartCrossplane(t, cp, testenv.CrossplaneOptions{Packages: dir})
-	ctx := context.Background()
 	e.addConfig(t, "default", e.target)
 	e.addConfig(t, "second", second)
+	return e, second, x
+}
 
-	must(t, cp.Client.Create(ctx, claim("packaged", "image:v1")))
+// TestPackagesFromLocalRegistry installs the product as a platform team
+// would: the Configuration package from an OCI registry, its function and
+// provider resolved by Crossplane's package manager as dependencies, run by
+// the local environment's External runtime from their runtime images. A claim
+// then runs in two target clusters. The function and the provider crash and
+// are started again: the claim keeps its groups and takes edits after each.
+func TestPackagesFromLocalRegistry(t *testing.T) {
+	e, second, x := packagedEnv(t, nil)
+	ctx := context.Background()
+	must(t, e.cp.Client.Create(ctx, claim("packaged", "image:v1")))
 	e.claimStatus(t, "packaged", "4 groups ready over 2 clusters", groupsAre(4))
 	clusters := []*testenv.Cluster{e.target, second}
-	leaders := leaderUIDs(t, clusters, "packaged")
 
 	t.Run("FunctionRestarted", func(t *testing.T) {
 		must(t, x.KillPackage("lws-crossplane-function-lws"))
 		e.setImage(t, "packaged", "image:v2")
 		e.rolledOut(t, clusters, "packaged", "image:v2", 4)
 	})
-	leaders = leaderUIDs(t, clusters, "packaged")
+	leaders := leaderUIDs(t, clusters, "packaged")
 
 	t.Run("ProviderRestarted", func(t *testing.T) {
 		must(t, x.KillPackage("lws-crossplane-provider-lws"))
@@ -74,7 +84,7 @@ func TestPackagesFromLocalRegistry(t *testing.T) {
 	})
 
 	t.Run("DeletionCleansBothClusters", func(t *testing.T) {
-		must(t, cp.Client.Delete(ctx, claim("packaged", "")))
+		must(t, e.cp.Client.Delete(ctx, claim("packaged", "")))
 		testenv.Eventually(t, 2*time.Minute, "no pods left", func(context.Context) (bool, error) {
 			for _, c := range clusters {
 				if n := len(pods(t, c, "packaged")); n != 0 {

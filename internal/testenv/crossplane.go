@@ -129,6 +129,15 @@ func (x *Crossplane) Stop() {
 	}
 }
 
+// PackageProcessIDs are the process ids of the package runtime's running
+// processes, by package (a Function's or Provider's name).
+func (x *Crossplane) PackageProcessIDs() map[string]int {
+	if x.runtime == nil {
+		return nil
+	}
+	return x.runtime.pids()
+}
+
 // KillPackage kills the process running package pkg (a Function's or
 // Provider's name), as a crashing pod would end; the package runtime starts
 // it again.
@@ -289,25 +298,31 @@ func ApplyFiles(ctx context.Context, c *Cluster, files ...string) error {
 		}
 	}
 	return WaitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		for _, name := range xrds {
-			xrd := &unstructured.Unstructured{}
-			xrd.SetAPIVersion("apiextensions.crossplane.io/v2")
-			xrd.SetKind("CompositeResourceDefinition")
-			if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, xrd); err != nil {
-				return false, err
+		return xrdsReady(ctx, c, xrds)
+	})
+}
+
+// xrdsReady reports whether every CompositeResourceDefinition named is
+// established and, with claims, offered.
+func xrdsReady(ctx context.Context, c *Cluster, names []string) (bool, error) {
+	for _, name := range names {
+		xrd := &unstructured.Unstructured{}
+		xrd.SetAPIVersion("apiextensions.crossplane.io/v2")
+		xrd.SetKind("CompositeResourceDefinition")
+		if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, xrd); err != nil {
+			return false, err
+		}
+		_, claims, _ := unstructured.NestedMap(xrd.Object, "spec", "claimNames")
+		for _, want := range []string{"Established", "Offered"} {
+			if want == "Offered" && !claims {
+				continue
 			}
-			_, claims, _ := unstructured.NestedMap(xrd.Object, "spec", "claimNames")
-			for _, want := range []string{"Established", "Offered"} {
-				if want == "Offered" && !claims {
-					continue
-				}
-				if !conditionTrue(xrd, want) {
-					return false, Pendingf("XRD %s not %s", name, want)
-				}
+			if !conditionTrue(xrd, want) {
+				return false, Pendingf("XRD %s not %s", name, want)
 			}
 		}
-		return true, nil
-	})
+	}
+	return true, nil
 }
 
 func conditionTrue(u *unstructured.Unstructured, typ string) bool {

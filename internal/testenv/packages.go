@@ -106,7 +106,17 @@ func installConfiguration(ctx context.Context, c *Cluster, name, ref string) err
 				}
 			}
 		}
-		return true, nil
+		// ConfigurationRevisions name their XRDs without a type, so
+		// every XRD is waited for.
+		xrds, err := list(ctx, c, "apiextensions.crossplane.io/v2", "CompositeResourceDefinition")
+		if err != nil {
+			return false, err
+		}
+		names := make([]string, 0, len(xrds))
+		for _, x := range xrds {
+			names = append(names, x.GetName())
+		}
+		return xrdsReady(ctx, c, names)
 	})
 }
 
@@ -121,8 +131,8 @@ func list(ctx context.Context, c *Cluster, apiVersion, kind string) ([]unstructu
 }
 
 // established is nil when every object an active revision installed that
-// reports an Established condition (CRDs, MRDs, XRDs) reports it True: a
-// package is Healthy a moment before its types are served.
+// reports an Established condition (CRDs, MRDs) reports it True: a package
+// is Healthy a moment before its types are served.
 func established(ctx context.Context, c *Cluster, rev *unstructured.Unstructured) error {
 	if state, _, _ := unstructured.NestedString(rev.Object, "spec", "desiredState"); state != "Active" {
 		return nil
@@ -131,7 +141,7 @@ func established(ctx context.Context, c *Cluster, rev *unstructured.Unstructured
 	for _, r := range refs {
 		ref, _ := r.(map[string]any)
 		if ref["kind"] == "" || ref["kind"] == nil {
-			continue // ConfigurationRevisions name their XRDs and Compositions without a type
+			continue // a ConfigurationRevision's; see installConfiguration
 		}
 		o := &unstructured.Unstructured{}
 		o.SetAPIVersion(fmt.Sprint(ref["apiVersion"]))

@@ -318,6 +318,20 @@ func (r *packageRuntime) stopAll() {
 	}
 }
 
+func (r *packageRuntime) pids() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for _, rp := range r.procs {
+		if rp.p != nil {
+			if done, _ := rp.p.exited(); !done {
+				out[rp.pkg] = rp.p.pid()
+			}
+		}
+	}
+	return out
+}
+
 // logTails are the ends of the processes' logs.
 func (r *packageRuntime) logTails(n int) string {
 	r.mu.Lock()
