@@ -39,10 +39,10 @@ import (
 // core runs with --package-runtime=External, and this does for function and
 // provider packages what Crossplane's Deployment runtime does with
 // Deployments, with local processes. For each active revision it pulls the
-// package image, runs its entrypoint, puts a server certificate from core's CA in the
-// revision's TLS server Secret, and publishes the function's endpoint and
-// the runtime's health in the revision's status. A process that exits is
-// started again, as a kubelet restarts a container.
+// package image, runs its entrypoint, puts a server certificate from core's
+// CA in the revision's TLS server Secret, and publishes the function's
+// endpoint and the runtime's health in the revision's status. A process that
+// exits is started again, as a kubelet restarts a container.
 type packageRuntime struct {
 	c   *Cluster
 	pk  *pki
@@ -73,6 +73,15 @@ const (
 	crashDelay    = time.Second
 	maxCrashDelay = 30 * time.Second
 )
+
+// restartDelay is how long a process waits to start again after exiting
+// soon after its start quickExits times in a row.
+func restartDelay(quickExits int) time.Duration {
+	if quickExits == 0 {
+		return 0
+	}
+	return min(crashDelay<<min(quickExits-1, 6), maxCrashDelay)
+}
 
 // crashLoop is a process that exited soon after it started, waiting.
 type crashLoop struct {
@@ -221,13 +230,12 @@ func (r *packageRuntime) run(rev pkgv1.PackageRevisionWithRuntime, rp *runtimePr
 	go func() {
 		<-p.done
 		r.mu.Lock()
-		rp.restartAt = time.Now()
 		if time.Since(started) >= crashWindow {
 			rp.quickExits = 0
 		} else {
 			rp.quickExits++
-			rp.restartAt = rp.restartAt.Add(min(crashDelay<<min(rp.quickExits-1, 5), maxCrashDelay))
 		}
+		rp.restartAt = time.Now().Add(restartDelay(rp.quickExits))
 		r.mu.Unlock()
 		select {
 		case exits <- event.GenericEvent{Object: rev}:
