@@ -74,6 +74,14 @@ func (u *UpCmd) Run(cli *CLI) error {
 	for name, kc := range env.Kubeconfigs() {
 		fmt.Printf("  %-14s KUBECONFIG=%s\n", name, kc)
 	}
+	pkgs, err := env.Packages(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println("Installed and healthy, from the local registry:")
+	for _, p := range pkgs {
+		fmt.Println("  " + p)
+	}
 	fmt.Printf("  package logs   %s\n", env.PackageLogs())
 	names, err := env.ApplyExamples(ctx, u.Examples)
 	if err != nil {

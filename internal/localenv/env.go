@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/lws-crossplane/lws-crossplane/apis"
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
@@ -85,6 +86,25 @@ func Up(ctx context.Context, dir, packageFiles string) (_ *Env, err error) {
 		return e, fmt.Errorf("cannot install the packages: %w", err)
 	}
 	return e, e.configure(ctx)
+}
+
+// Packages are the installed Configuration, Function and Provider objects,
+// as "kind name (package)".
+func (e *Env) Packages(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, kind := range []string{"Configuration", "Function", "Provider"} {
+		l := &unstructured.UnstructuredList{}
+		l.SetAPIVersion("pkg.crossplane.io/v1")
+		l.SetKind(kind + "List")
+		if err := e.ControlPlane.Client.List(ctx, l); err != nil {
+			return nil, err
+		}
+		for _, p := range l.Items {
+			ref, _, _ := unstructured.NestedString(p.Object, "spec", "package")
+			out = append(out, fmt.Sprintf("%s %s (%s)", kind, p.GetName(), ref))
+		}
+	}
+	return out, nil
 }
 
 // PackageLogs is the directory of the function's and provider's logs.

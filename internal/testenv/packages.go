@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -80,6 +81,9 @@ func installConfiguration(ctx context.Context, c *Cluster, name, ref string) err
 	if err := c.Client.Create(ctx, cfg); err != nil {
 		return fmt.Errorf("creating Configuration %s: %w", name, err)
 	}
+	// The objects the packages install include Crossplane's deprecated
+	// versions; their API warnings are Crossplane's to heed, not ours.
+	ctx = logr.NewContext(ctx, quiet)
 	return WaitFor(ctx, 3*time.Minute, func(ctx context.Context) (bool, error) {
 		for _, kind := range []string{"Configuration", "Function", "Provider"} {
 			pkgs, err := list(ctx, c, "pkg.crossplane.io/v1", kind)
