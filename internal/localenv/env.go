@@ -145,17 +145,19 @@ func (e *Env) Kubeconfigs() map[string]string {
 	return out
 }
 
-// Down stops every cluster.
+// Down stops the packages' processes and every cluster.
 func (e *Env) Down() error {
+	// The function and provider first, while the clusters they talk to are
+	// still there.
+	if e.crossplane != nil {
+		e.crossplane.Stop()
+	}
 	var errs []error
 	for _, c := range e.Targets {
 		errs = append(errs, c.Stop())
 	}
 	if e.ControlPlane != nil {
 		errs = append(errs, e.ControlPlane.Stop())
-	}
-	if e.crossplane != nil {
-		e.crossplane.Stop()
 	}
 	return errors.Join(errs...)
 }

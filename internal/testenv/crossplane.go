@@ -59,9 +59,10 @@ type Crossplane struct {
 
 // StartCrossplane runs the real Crossplane core (`bin/crossplane-core`,
 // built by `make crossplane`) against c, as a plain process: its CRDs,
-// webhooks off, the External package runtime, and the functions served in
-// this process behind hand-made FunctionRevisions that point at them. It
-// skips the test when the binaries are not built. Core stops with c.
+// webhooks off, the External package runtime, the functions served in this
+// process behind hand-made FunctionRevisions that point at them, and with
+// opts.Packages the installed packages. It skips the test when the binaries
+// are not built. Core stops with c, the package runtime with the test.
 func StartCrossplane(t testing.TB, c *Cluster, opts CrossplaneOptions) *Crossplane {
 	t.Helper()
 	core, crds, err := crossplaneAssets()
@@ -85,7 +86,8 @@ func StartCrossplane(t testing.TB, c *Cluster, opts CrossplaneOptions) *Crosspla
 }
 
 // StartCrossplaneLocal is StartCrossplane for long-running tools such as
-// the local environment. Core stops with c; Stop stops the functions.
+// the local environment. Core stops with c; Stop stops the functions and
+// the package runtime.
 func StartCrossplaneLocal(ctx context.Context, c *Cluster, opts CrossplaneOptions) (*Crossplane, error) {
 	core, crds, err := crossplaneAssets()
 	if err != nil {
