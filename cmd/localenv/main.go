@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/localenv"
 	"github.com/lws-crossplane/lws-crossplane/internal/xpkg"
@@ -157,6 +159,10 @@ func (*DownCmd) Run(cli *CLI) error {
 }
 
 func main() {
+	// Informers of the package runtime log their shutdown through
+	// controller-runtime's root logger; the environment's own output is the
+	// table, and its components log to files.
+	ctrl.SetLogger(logr.Discard())
 	cli := &CLI{}
 	ctx := kong.Parse(cli, kong.Description("The lws-crossplane local environment."))
 	ctx.FatalIfErrorf(ctx.Run(cli))
