@@ -51,7 +51,7 @@ func (p *Plan) pod(s *State, revs revisions, r *restarts, pod *corev1.Pod) error
 func labelled(pod *corev1.Pod) bool { return pod.Labels[lws.LabelWorkerIndex] != "" }
 
 func gated(pod *corev1.Pod) bool {
-	return slices.ContainsFunc(pod.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == lws.SchedulingGate })
+	return slices.ContainsFunc(pod.Spec.SchedulingGates, lws.IsSchedulingGate)
 }
 
 // workers plans a leader's group Service, its EndpointSlice, and its

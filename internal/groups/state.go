@@ -123,14 +123,7 @@ func (s *State) worker(name string) *appsv1.StatefulSet {
 	return nil
 }
 
-func (s *State) service(name string) bool {
-	for i := range s.Services {
-		if s.Services[i].Name == name {
-			return true
-		}
-	}
-	return false
-}
+func (s *State) service(name string) bool { return s.serviceObject(name) != nil }
 
 func (s *State) pod(name string) *corev1.Pod {
 	for i := range s.Pods {

@@ -3,6 +3,8 @@
 // validation. It imports no client.
 package lws
 
+import corev1 "k8s.io/api/core/v1"
+
 // Labels, with the keys upstream LeaderWorkerSet uses: pods and objects made
 // by lws-crossplane carry the same keys, so selectors and tooling written for
 // upstream keep working.
@@ -70,3 +72,6 @@ const (
 	// the EndpointSlice controller's keeps that controller off them.
 	EndpointSliceManager = "lws.crossplane.io"
 )
+
+// IsSchedulingGate tells whether g is the provider's SchedulingGate.
+func IsSchedulingGate(g corev1.PodSchedulingGate) bool { return g.Name == SchedulingGate }

@@ -110,8 +110,7 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 		return err
 	}
 	if err := each(ctx, p.Restarts, func(ctx context.Context, leader *corev1.Pod) error {
-		err := c.Delete(ctx, leader, client.PropagationPolicy(metav1.DeletePropagationForeground), client.Preconditions{UID: &leader.UID})
-		if client.IgnoreNotFound(err) != nil && !kerrors.IsConflict(err) {
+		if err := deletePlanned(ctx, c, leader, metav1.DeletePropagationForeground); err != nil {
 			return fmt.Errorf("cannot delete leader pod %s to recreate its group: %w", leader.Name, err)
 		}
 		return nil
@@ -119,8 +118,7 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 		return err
 	}
 	if err := each(ctx, p.StaleWorkers, func(ctx context.Context, w *appsv1.StatefulSet) error {
-		err := c.Delete(ctx, w, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &w.UID})
-		if client.IgnoreNotFound(err) != nil && !kerrors.IsConflict(err) {
+		if err := deletePlanned(ctx, c, w, metav1.DeletePropagationBackground); err != nil {
 			return fmt.Errorf("cannot delete worker StatefulSet %s of a replaced leader: %w", w.Name, err)
 		}
 		return nil
@@ -158,6 +156,17 @@ func create(ctx context.Context, c client.Client, obj client.Object) error {
 	return nil
 }
 
+// deletePlanned deletes the very object a plan saw: one gone already, or
+// replaced by another of its name (another UID), is left alone.
+func deletePlanned(ctx context.Context, c client.Client, obj client.Object, propagation metav1.DeletionPropagation) error {
+	uid := obj.GetUID()
+	err := c.Delete(ctx, obj, client.PropagationPolicy(propagation), client.Preconditions{UID: &uid})
+	if client.IgnoreNotFound(err) != nil && !kerrors.IsConflict(err) {
+		return err
+	}
+	return nil
+}
+
 // identify gives a pod its labels and annotations and, if it is gated, its
 // subgroup placement, and lifts the gate in the same patch: the pod is
 // scheduled with everything upstream's webhook would have given it.
@@ -168,10 +177,10 @@ func identify(ctx context.Context, c client.Client, id groups.Identity) (bool, e
 	// The patched pod is written into obj; the plan's pod is the cache's.
 	obj := id.Pod.DeepCopy()
 	var patch client.Patch
-	if slices.ContainsFunc(obj.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == lws.SchedulingGate }) {
+	if slices.ContainsFunc(obj.Spec.SchedulingGates, lws.IsSchedulingGate) {
 		// The gates are a list, which a merge patch replaces whole: patch
 		// from the version planned from, or not at all.
-		obj.Spec.SchedulingGates = slices.DeleteFunc(obj.Spec.SchedulingGates, func(g corev1.PodSchedulingGate) bool { return g.Name == lws.SchedulingGate })
+		obj.Spec.SchedulingGates = slices.DeleteFunc(obj.Spec.SchedulingGates, lws.IsSchedulingGate)
 		obj.Labels, obj.Annotations = merged(obj.Labels, id.Labels), merged(obj.Annotations, id.Annotations)
 		id.Place(&obj.Spec)
 		patch = client.MergeFromWithOptions(id.Pod, client.MergeFromWithOptimisticLock{})
