@@ -84,6 +84,14 @@ type Plan struct {
 	Serving bool
 }
 
+// Ready is Crossplane's Ready of the managed resource, given whether it was
+// Ready: the groups serve. It turns True when every group is ready
+// (Available, so never early), and stays True while the LeaderWorkerSet is
+// Serving, as a Deployment stays Available through a rollout: a rolling
+// update does not flap the claim's Ready, and Crossplane's circuit breaker
+// sees fewer changes. Upstream's own conditions are reported as they are.
+func (p *Plan) Ready(wasReady bool) bool { return p.Available || (wasReady && p.Serving) }
+
 // Changes tells whether the plan writes anything to the cluster.
 func (p *Plan) Changes() bool {
 	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.Workers) > 0 ||

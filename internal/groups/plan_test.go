@@ -302,3 +302,25 @@ func TestServingWithinTheRolloutBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyTurnsOnWhenAllAreReadyAndHoldsWhileServing: Crossplane's Ready
+// is never early, and a rolling update within its budget keeps it.
+func TestReadyTurnsOnWhenAllAreReadyAndHoldsWhileServing(t *testing.T) {
+	for _, tc := range []struct {
+		name                         string
+		available, serving, wasReady bool
+		want                         bool
+	}{
+		{name: "every group ready", available: true, serving: true, want: true},
+		{name: "serving but never all ready yet", serving: true},
+		{name: "a rollout within its budget", serving: true, wasReady: true, want: true},
+		{name: "more groups down than the budget", wasReady: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Plan{Available: tc.available, Serving: tc.serving}
+			if got := p.Ready(tc.wasReady); got != tc.want {
+				t.Errorf("Ready(%v) with Available %v, Serving %v = %v, want %v", tc.wasReady, tc.available, tc.serving, got, tc.want)
+			}
+		})
+	}
+}

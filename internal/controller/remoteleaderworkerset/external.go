@@ -92,14 +92,8 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 	e.metrics.Observe(e.cluster, groups.Measure(s, mr.Status.AtProvider.Conditions, p.Observation.Conditions, now.Time), now.Time)
 	before := observedOf(mr)
 	mr.Status.AtProvider = p.Observation
-	// Crossplane's Ready says the groups serve: first when every group is
-	// ready (upstream's Available, so never early), then for as long as a
-	// rolling update keeps its availability budget, as a Deployment stays
-	// Available; a rollout does not flap the claim's Ready, and Crossplane's
-	// circuit breaker sees fewer changes. Upstream's own conditions are in
-	// atProvider, and on the claim, as they are.
 	switch {
-	case p.Available, p.Serving && mr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue:
+	case p.Ready(mr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue):
 		mr.SetConditions(xpv2.Available())
 	case s.Leader == nil:
 		mr.SetConditions(xpv2.Creating())
