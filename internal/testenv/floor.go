@@ -29,9 +29,9 @@ func Floor(ctx context.Context, c *Cluster, groups, groupSize int) (ReadyTimes, 
 	if err != nil {
 		return ReadyTimes{}, err
 	}
-	sets := []*appsv1.StatefulSet{floorStatefulSet(ns.Name, "leader", int32(groups), 0)}
+	sets := []*appsv1.StatefulSet{BareStatefulSet(ns.Name, "leader", int32(groups), 0)}
 	for g := range groups {
-		sets = append(sets, floorStatefulSet(ns.Name, fmt.Sprintf("leader-%d", g), int32(groupSize-1), 1))
+		sets = append(sets, BareStatefulSet(ns.Name, fmt.Sprintf("leader-%d", g), int32(groupSize-1), 1))
 	}
 	return TimeToReady(ctx, c, ns.Name, labels.Everything(), groups*groupSize, groups+1, func(ctx context.Context) error {
 		var wg sync.WaitGroup
@@ -135,7 +135,7 @@ func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector lab
 
 // floorStatefulSet is a bare group StatefulSet: Parallel, with the given
 // first ordinal, like the leader and worker StatefulSets of the design.
-func floorStatefulSet(ns, name string, replicas, start int32) *appsv1.StatefulSet {
+func BareStatefulSet(ns, name string, replicas, start int32) *appsv1.StatefulSet {
 	podLabels := map[string]string{"app": name}
 	s := &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},

@@ -38,20 +38,7 @@ func newPod(ns, name string, podLabels map[string]string) *corev1.Pod {
 }
 
 func newStatefulSet(ns, name string, replicas int32, mutate ...func(*appsv1.StatefulSet)) *appsv1.StatefulSet {
-	podLabels := map[string]string{"app": name}
-	sts := &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: appsv1.StatefulSetSpec{
-			Replicas:            &replicas,
-			ServiceName:         name,
-			PodManagementPolicy: appsv1.ParallelPodManagement,
-			Selector:            &metav1.LabelSelector{MatchLabels: podLabels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{container("main")}},
-			},
-		},
-	}
+	sts := testenv.BareStatefulSet(ns, name, replicas, 0)
 	for _, m := range mutate {
 		m(sts)
 	}
