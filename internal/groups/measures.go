@@ -37,6 +37,7 @@ type ReadyGroup struct {
 // Measure computes the measures of a plan computed from s, given the
 // conditions reported before the plan and those it reports.
 func Measure(s *State, before, after []metav1.Condition, now time.Time) Measures {
+	s.reindex()
 	var m Measures
 	if b, a := meta.FindStatusCondition(before, rollout.ConditionUpdateInProgress), meta.FindStatusCondition(after, rollout.ConditionUpdateInProgress); b != nil && a != nil &&
 		b.Status == metav1.ConditionTrue && a.Status == metav1.ConditionFalse {
@@ -69,11 +70,9 @@ func (s *State) readyAt(leader *corev1.Pod) (time.Time, bool) {
 	if !workersReady(workers) || !controlledBy(workers, leader.UID) {
 		return time.Time{}, false
 	}
-	for i := range s.Pods {
-		if p := &s.Pods[i]; controlledBy(p, workers.UID) {
-			if c := readyCondition(p); c != nil && c.LastTransitionTime.After(at) {
-				at = c.LastTransitionTime.Time
-			}
+	for _, p := range s.idx.owned[workers.UID] {
+		if c := readyCondition(p); c != nil && c.LastTransitionTime.After(at) {
+			at = c.LastTransitionTime.Time
 		}
 	}
 	return at, true

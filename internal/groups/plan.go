@@ -103,6 +103,7 @@ func (p *Plan) Changes() bool {
 // reported so far, and s.History the group restarts; generation is the
 // managed resource's.
 func Compute(s *State, conditions []metav1.Condition, generation int64, now metav1.Time) (*Plan, error) {
+	s.reindex()
 	revs, err := s.revisions()
 	if err != nil {
 		return nil, err

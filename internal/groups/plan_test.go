@@ -24,7 +24,7 @@ var now = metav1.NewTime(time.Unix(1000, 0))
 
 // params renders a LeaderWorkerSet through the composition function's own
 // planning, as the provider receives it.
-func params(t *testing.T, replicas, size int32, edit ...func(*compose.LeaderWorkerSet)) v1alpha1.RemoteLeaderWorkerSetParameters {
+func params(t testing.TB, replicas, size int32, edit ...func(*compose.LeaderWorkerSet)) v1alpha1.RemoteLeaderWorkerSetParameters {
 	t.Helper()
 	l := compose.LeaderWorkerSet{Name: "lws", Namespace: "ns", Spec: v1alpha1.LeaderWorkerSetSpec{
 		Replicas: ptr.To(replicas),
@@ -46,11 +46,31 @@ func params(t *testing.T, replicas, size int32, edit ...func(*compose.LeaderWork
 // cluster is a target cluster after the provider applied the plan for p and
 // the StatefulSet controller created every pod from the templates.
 type cluster struct {
-	t *testing.T
+	t testing.TB
 	State
 }
 
-func newCluster(t *testing.T, p v1alpha1.RemoteLeaderWorkerSetParameters) *cluster {
+// pod and worker find objects of the simulated cluster as it is now; the
+// State's own lookups read the index its last plan was computed from.
+func (c *cluster) pod(name string) *corev1.Pod {
+	for i := range c.Pods {
+		if c.Pods[i].Name == name {
+			return &c.Pods[i]
+		}
+	}
+	return nil
+}
+
+func (c *cluster) worker(name string) *appsv1.StatefulSet {
+	for i := range c.Workers {
+		if c.Workers[i].Name == name {
+			return &c.Workers[i]
+		}
+	}
+	return nil
+}
+
+func newCluster(t testing.TB, p v1alpha1.RemoteLeaderWorkerSetParameters) *cluster {
 	return &cluster{t: t, State: State{Params: p, Nodes: map[string]*corev1.Node{}}}
 }
 

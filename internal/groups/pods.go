@@ -135,13 +135,6 @@ func (p *Plan) restart(s *State, revs revisions, r *restarts, rev *template, pod
 			rev = lr
 		}
 	}
-	group := pod.Labels[lws.LabelGroupIndex]
-	var members []corev1.Pod
-	for _, q := range s.Pods {
-		if q.Labels[lws.LabelGroupIndex] == group {
-			members = append(members, q)
-		}
-	}
 	_, afterStart := s.Params.Metadata.Annotations[lws.AnnotationRecreateGroupAfterStart]
 	g := restart.Group{
 		Policy:               rev.in.Spec.LeaderWorkerTemplate.RestartPolicy,
@@ -149,7 +142,7 @@ func (p *Plan) restart(s *State, revs revisions, r *restarts, rev *template, pod
 		Size:                 int(rev.in.Size()),
 		Leader:               leader,
 		Workers:              s.worker(leaderName),
-		Pods:                 members,
+		Pods:                 s.idx.groups[pod.Labels[lws.LabelGroupIndex]],
 	}
 	if restart.Decide(pod, g) == restart.Recreate {
 		p.recreate(r, pod, leader)

@@ -48,6 +48,8 @@ type State struct {
 	// History is the group restarts reported so far, from the managed
 	// resource's status.atProvider.groupRestarts.
 	History []v1alpha1.GroupRestartStatus
+
+	idx *index
 }
 
 // template is a revision decoded, with what rendering it needs.
@@ -114,22 +116,8 @@ func (s *State) desiredServices() ([]*corev1.Service, error) {
 	return out, nil
 }
 
-func (s *State) worker(name string) *appsv1.StatefulSet {
-	for i := range s.Workers {
-		if s.Workers[i].Name == name {
-			return &s.Workers[i]
-		}
-	}
-	return nil
-}
+func (s *State) worker(name string) *appsv1.StatefulSet { return s.idx.workers[name] }
 
 func (s *State) service(name string) bool { return s.serviceObject(name) != nil }
 
-func (s *State) pod(name string) *corev1.Pod {
-	for i := range s.Pods {
-		if s.Pods[i].Name == name {
-			return &s.Pods[i]
-		}
-	}
-	return nil
-}
+func (s *State) pod(name string) *corev1.Pod { return s.idx.pods[name] }
