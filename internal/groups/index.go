@@ -17,7 +17,7 @@ type index struct {
 	pods    map[string]*corev1.Pod
 	workers map[string]*appsv1.StatefulSet
 	// groups holds the pods by their group-index label ("" without one).
-	groups map[string][]corev1.Pod
+	groups map[string][]*corev1.Pod
 	// owned holds the pods by the UID of their controller.
 	owned map[types.UID][]*corev1.Pod
 }
@@ -29,14 +29,14 @@ func (s *State) reindex() {
 	ix := &index{
 		pods:    make(map[string]*corev1.Pod, len(s.Pods)),
 		workers: make(map[string]*appsv1.StatefulSet, len(s.Workers)),
-		groups:  map[string][]corev1.Pod{},
+		groups:  map[string][]*corev1.Pod{},
 		owned:   map[types.UID][]*corev1.Pod{},
 	}
 	for i := range s.Pods {
 		p := &s.Pods[i]
 		ix.pods[p.Name] = p
 		g := p.Labels[lws.LabelGroupIndex]
-		ix.groups[g] = append(ix.groups[g], *p)
+		ix.groups[g] = append(ix.groups[g], p)
 		if c := metav1.GetControllerOf(p); c != nil {
 			ix.owned[c.UID] = append(ix.owned[c.UID], p)
 		}

@@ -9,25 +9,26 @@ package podmeta
 import (
 	"crypto/sha1" //nolint:gosec // Upstream's group keys are SHA-1; a key, not a secret.
 	"encoding/hex"
-	"regexp"
 	"strconv"
+	"strings"
 )
-
-var ordinalSuffix = regexp.MustCompile(`^(.*)-([0-9]+)$`)
 
 // ParentNameAndOrdinal splits a StatefulSet pod name into its StatefulSet's
 // name and its ordinal, the last numeric suffix: "lws-1-0" is ("lws-1", 0).
 // A name without one gives ("", -1).
+// The provider splits every pod's name at every reconcile, so this is a
+// scan, not a regular expression.
 func ParentNameAndOrdinal(name string) (string, int) {
-	m := ordinalSuffix.FindStringSubmatch(name)
-	if m == nil {
+	i := strings.LastIndexByte(name, '-')
+	digits := name[i+1:]
+	if i < 0 || digits == "" || strings.Trim(digits, "0123456789") != "" {
 		return "", -1
 	}
-	ordinal, err := strconv.Atoi(m[2])
+	ordinal, err := strconv.Atoi(digits)
 	if err != nil {
 		return "", -1
 	}
-	return m[1], ordinal
+	return name[:i], ordinal
 }
 
 // GroupKey identifies a group: the SHA-1 of its leader's namespace and name.

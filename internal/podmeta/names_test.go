@@ -17,6 +17,8 @@ func TestParentNameAndOrdinal(t *testing.T) {
 		"lws-samples-":      {"", -1},
 		"lws-samples1":      {"", -1},
 		"lws-samples-132-u": {"", -1},
+		"lws-samples-+1":    {"", -1},
+		"-7":                {"", 7},
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -51,7 +51,7 @@ type Group struct {
 	// none.
 	Workers *appsv1.StatefulSet
 	// Pods are every pod with the group's name and group-index labels.
-	Pods []corev1.Pod
+	Pods []*corev1.Pod
 }
 
 // Outcome of a decision.

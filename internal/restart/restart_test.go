@@ -32,7 +32,7 @@ func TestDecide(t *testing.T) {
 	}
 	group := func(policy v1alpha1.RestartPolicyType, pods ...corev1.Pod) Group {
 		l := leader
-		return Group{Policy: policy, Size: 2, Leader: &l, Workers: workers, Pods: append([]corev1.Pod{leader}, pods...)}
+		return Group{Policy: policy, Size: 2, Leader: &l, Workers: workers, Pods: pointers(append([]corev1.Pod{leader}, pods...))}
 	}
 	deleting := func(p corev1.Pod) corev1.Pod { now := metav1.Now(); p.DeletionTimestamp = &now; return p }
 
@@ -136,7 +136,7 @@ func TestDecide(t *testing.T) {
 		"NoLeader": {
 			reason: "Without a leader there is nothing to delete.",
 			pod:    worker(1, corev1.PodRunning),
-			group:  Group{Policy: v1alpha1.RecreateGroupOnPodRestart, Size: 1, Pods: []corev1.Pod{worker(1, corev1.PodRunning)}},
+			group:  Group{Policy: v1alpha1.RecreateGroupOnPodRestart, Size: 1, Pods: pointers([]corev1.Pod{worker(1, corev1.PodRunning)})},
 			want:   Nothing,
 		},
 	}
@@ -147,4 +147,12 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+func pointers(pods []corev1.Pod) []*corev1.Pod {
+	out := make([]*corev1.Pod, len(pods))
+	for i := range pods {
+		out[i] = &pods[i]
+	}
+	return out
 }
