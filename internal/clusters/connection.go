@@ -50,7 +50,10 @@ func cachedKinds() []client.Object {
 type Connection struct {
 	key         Key
 	fingerprint string
-	onChange    func(Key, client.Object)
+	// config is what the credentials parsed to, reused while they stay
+	// the same.
+	config   *rest.Config
+	onChange func(Key, client.Object)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -78,10 +81,10 @@ type watchError struct {
 	at  time.Time
 }
 
-func newConnection(parent context.Context, k Key, fp string, onChange func(Key, client.Object)) *Connection {
+func newConnection(parent context.Context, k Key, t *target, onChange func(Key, client.Object)) *Connection {
 	ctx, cancel := context.WithCancel(parent)
 	return &Connection{
-		key: k, fingerprint: fp, onChange: onChange,
+		key: k, fingerprint: t.fingerprint, config: t.config, onChange: onChange,
 		ctx: ctx, cancel: cancel,
 		ready: make(chan struct{}), done: make(chan struct{}),
 	}

@@ -192,7 +192,7 @@ func (m *Manager) connection(k Key, t *target) *Connection {
 		m.mu.Unlock()
 		return old
 	}
-	c := newConnection(m.ctx, k, t.fingerprint, m.onChange)
+	c := newConnection(m.ctx, k, t, m.onChange)
 	m.conns[k] = c
 	m.mu.Unlock()
 
@@ -234,6 +234,17 @@ func (m *Manager) dial(c *Connection, cfg *rest.Config) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// current is the connection for k, whatever its state, if its credentials
+// have fingerprint fp.
+func (m *Manager) current(k Key, fp string) *Connection {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c := m.conns[k]; c != nil && c.fingerprint == fp {
+		return c
+	}
+	return nil
+}
 
 // Lookup returns the established connection for k, without reading the
 // provider config, or false if there is none (yet).
