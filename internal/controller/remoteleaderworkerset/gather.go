@@ -20,7 +20,10 @@ import (
 // gather reads a LeaderWorkerSet's objects from a target cluster's cache.
 func gather(ctx context.Context, c client.Reader, p v1alpha1.RemoteLeaderWorkerSetParameters) (*groups.State, error) {
 	s := &groups.State{Params: p, Nodes: map[string]*corev1.Node{}}
-	ours := []client.ListOption{client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name}}
+	// The cache's objects are not copied: a reconcile of 64 groups of 8
+	// spent most of its time copying pods. Nothing changes a gathered
+	// object: planning is pure, and apply copies a pod before patching it.
+	ours := []client.ListOption{client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name}, client.UnsafeDisableDeepCopy}
 
 	var sts appsv1.StatefulSetList
 	if err := c.List(ctx, &sts, ours...); err != nil {
@@ -56,7 +59,7 @@ func gather(ctx context.Context, c client.Reader, p v1alpha1.RemoteLeaderWorkerS
 	}
 	s.Services = svcs.Items
 	var eps discoveryv1.EndpointSliceList
-	if err := c.List(ctx, &eps, client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name, discoveryv1.LabelManagedBy: lws.EndpointSliceManager}); err != nil {
+	if err := c.List(ctx, &eps, client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name, discoveryv1.LabelManagedBy: lws.EndpointSliceManager}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("cannot list EndpointSlices: %w", err)
 	}
 	s.EndpointSlices = eps.Items
@@ -67,7 +70,7 @@ func gather(ctx context.Context, c client.Reader, p v1alpha1.RemoteLeaderWorkerS
 	}
 	if subGroups {
 		var others corev1.PodList
-		if err := c.List(ctx, &others, client.InNamespace(p.Namespace), client.HasLabels{lws.LabelSubGroupKey}); err != nil {
+		if err := c.List(ctx, &others, client.InNamespace(p.Namespace), client.HasLabels{lws.LabelSubGroupKey}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("cannot list the pods of subgroups: %w", err)
 		}
 		for _, pod := range others.Items {

@@ -121,7 +121,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 		return fmt.Errorf("cannot index managed resources by target: %w", err)
 	}
 	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the record API.
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind),
+	r := managed.NewReconciler(withUnchangedStatusSkipped(mgr), resource.ManagedKind(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.RemoteLeaderWorkerSet](&connector{
 			usage:    resource.NewProviderConfigUsageTracker(mgr.GetClient(), &v1alpha1.ProviderConfigUsage{}),
 			clusters: clusters,
