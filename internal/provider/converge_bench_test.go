@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
@@ -45,7 +47,7 @@ func BenchmarkConvergence512(b *testing.B) {
 			var writes, steadyWrites, steadyReconciles float64
 			for i := range b.N {
 				cpu0 := e.cpu(b, targets)
-				floor += e.floor(b, targets, 64/clusters)
+				floor += e.floor(b, targets, convergeLWS("floor", clusters))
 				cpu1 := e.cpu(b, targets)
 				before := e.targetWrites(b)
 				name := fmt.Sprintf("converge-%d", i)
@@ -53,6 +55,11 @@ func BenchmarkConvergence512(b *testing.B) {
 				providerCPU += e.cpu(b, targets) - cpu1
 				floorCPU += cpu1 - cpu0
 				writes += e.targetWrites(b) - before
+				plans, err := compose.Plan(convergeLWS(name, clusters), nil)
+				must(b, err)
+				for _, t := range plans {
+					e.groupsReady(b, t.Resource, t.Groups, time.Minute)
+				}
 				w, r := e.touch(b, targets[0], name+"-0", 10)
 				steadyWrites, steadyReconciles = steadyWrites+w, steadyReconciles+r
 			}
@@ -67,11 +74,48 @@ func BenchmarkConvergence512(b *testing.B) {
 	}
 }
 
-// floor runs the bare-StatefulSet floor on every cluster at once and
-// returns the slowest.
-func (e *env) floor(b *testing.B, targets []*testenv.Cluster, groups int) time.Duration {
-	return slowest(b, targets, func(_ int, c *testenv.Cluster) (testenv.ReadyTimes, error) {
-		return testenv.Floor(context.Background(), c, groups, 8)
+// floor runs l's floor on every cluster at once (lwsFloor) and returns the
+// slowest. Each cluster's share follows l's placement, in targets' order.
+func (e *env) floor(b *testing.B, targets []*testenv.Cluster, l compose.LeaderWorkerSet) time.Duration {
+	plans, err := compose.Plan(l, nil)
+	must(b, err)
+	return slowest(b, targets, func(i int, c *testenv.Cluster) (testenv.ReadyTimes, error) {
+		return lwsFloor(context.Background(), c, plans[i])
+	})
+}
+
+// lwsFloor is the floor with the same pods: the objects one cluster's share
+// renders (the leader StatefulSet, every group's worker StatefulSet and the
+// headless Services), created up front in a namespace of their own, until
+// every pod is ready. The leaders' scheduling gate is left out, since
+// nothing lifts it; what only the provider can give (the per-pod labels,
+// the order of creation) is the provider's cost, which the ratio measures.
+func lwsFloor(ctx context.Context, c *testenv.Cluster, t compose.Target) (testenv.ReadyTimes, error) {
+	groups, size := int(t.Groups), int(t.Input.Size())
+	workers := 0
+	if size > 1 {
+		workers = groups
+	}
+	return testenv.FloorOf(ctx, c, groups*size, 1+workers, func(ns string) ([]client.Object, error) {
+		in := t.Input
+		in.Namespace = ns
+		leader, err := in.LeaderStatefulSet(t.Rollout())
+		if err != nil {
+			return nil, err
+		}
+		leader.Spec.Template.Spec.SchedulingGates = slices.DeleteFunc(leader.Spec.Template.Spec.SchedulingGates, lws.IsSchedulingGate)
+		objs := []client.Object{leader}
+		for g := range workers {
+			w, err := in.WorkerStatefulSet(g, "")
+			if err != nil {
+				return nil, err
+			}
+			objs = append(objs, w)
+		}
+		for _, svc := range in.Services() {
+			objs = append(objs, svc)
+		}
+		return objs, nil
 	})
 }
 
@@ -97,13 +141,20 @@ func slowest(b *testing.B, targets []*testenv.Cluster, measure func(int, *testen
 	return worst
 }
 
+// convergeLWS is the LeaderWorkerSet of BenchmarkConvergence512: 64 groups
+// of 8, split over clusters ("default", then "second").
+func convergeLWS(name string, clusters int) compose.LeaderWorkerSet {
+	l := sample(name, "image:v1", 64, 8)
+	if clusters == 2 {
+		l.Spec.Placement = &v1alpha1.Placement{Clusters: []v1alpha1.ClusterTarget{{Name: "default"}, {Name: "second"}}}
+	}
+	return l
+}
+
 // converge creates a LeaderWorkerSet of 64 groups of 8 over the targets and
 // waits until every pod is ready in every cluster.
 func (e *env) converge(b *testing.B, targets []*testenv.Cluster, name string) time.Duration {
-	l := sample(name, "image:v1", 64, 8)
-	if len(targets) == 2 {
-		l.Spec.Placement = &v1alpha1.Placement{Clusters: []v1alpha1.ClusterTarget{{Name: "default"}, {Name: "second"}}}
-	}
+	l := convergeLWS(name, len(targets))
 	plans, err := compose.Plan(l, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -52,7 +52,7 @@ func BenchmarkClaim512(b *testing.B) {
 	targets := []*testenv.Cluster{e.target, second}
 	var floor, total time.Duration
 	for i := range b.N {
-		floor += e.floor(b, targets, 32)
+		floor += e.floor(b, targets, convergeLWS("floor", 2))
 		c := claim(fmt.Sprintf("claim-%d", i), "image:v1")
 		must(b, unstructured.SetNestedField(c.Object, int64(64), "spec", "replicas"))
 		must(b, unstructured.SetNestedField(c.Object, int64(8), "spec", "leaderWorkerTemplate", "size"))

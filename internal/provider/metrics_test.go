@@ -88,12 +88,12 @@ func (e *env) reconciles(t testing.TB) float64 {
 
 // touch annotates a pod of the default namespace of c n times, each time
 // waiting for the reconcile its watch triggers, and returns the provider's
-// writes to the target clusters and the reconciles meanwhile: at steady
-// state the writes are 0.
+// writes meanwhile (to the target clusters, and of managed resources'
+// status) and the reconciles: at steady state the writes are 0.
 func (e *env) touch(t testing.TB, c *testenv.Cluster, pod string, n int) (writes, reconciles float64) {
 	t.Helper()
 	ctx := context.Background()
-	w0, r0 := e.targetWrites(t), e.reconciles(t)
+	w0, r0 := e.writes(t), e.reconciles(t)
 	for i := range n {
 		seen := e.reconciles(t)
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{"test.lws.crossplane.io/touch":"%d"}}}`, i)
@@ -103,5 +103,14 @@ func (e *env) touch(t testing.TB, c *testenv.Cluster, pod string, n int) (writes
 			return e.reconciles(t) > seen, nil
 		})
 	}
-	return e.targetWrites(t) - w0, e.reconciles(t) - r0
+	return e.writes(t) - w0, e.reconciles(t) - r0
+}
+
+// writes are the provider's writes to the target clusters and of managed
+// resources' status.
+func (e *env) writes(t testing.TB) float64 {
+	t.Helper()
+	status, err := e.cp.Requests(context.Background(), "PUT", "remoteleaderworkersets", "status")
+	must(t, err)
+	return e.targetWrites(t) + status
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
@@ -21,8 +22,8 @@ import (
 // BenchmarkRollout64 measures a rolling update of 64 groups of 8 at
 // maxUnavailable 2 and maxSurge 2, from the template change to every group
 // updated and ready, against the ideal: 16 steps of 4 groups (2 rolled, 2
-// surge), each taking as long as one bare group of 8 takes to start (a
-// leader and a worker StatefulSet, measured in the same run). Pods take 1 s
+// surge), each taking as long as one group of 8 takes to start as bare
+// StatefulSets with the same pods (lwsFloor, measured in the same run). Pods take 1 s
 // to start, so that the step time is the pods' and not the provider's.
 func BenchmarkRollout64(b *testing.B) {
 	const groups, size, budget = 64, 8, 4
@@ -34,9 +35,11 @@ func BenchmarkRollout64(b *testing.B) {
 	must(b, e.cp.Client.Create(ctx, mr))
 	e.groupsReady(b, mr, groups, 5*time.Minute)
 
+	start, err := compose.Plan(sample("group-start", "image:v0", 1, size), nil)
+	must(b, err)
 	var rollout, groupStart time.Duration
 	for i := range b.N {
-		r, err := testenv.Floor(ctx, e.target, 1, size)
+		r, err := lwsFloor(ctx, e.target, start[0])
 		must(b, err)
 		groupStart += r.Pods
 		l.Spec.LeaderWorkerTemplate.WorkerTemplate.Spec.Containers[0].Image = fmt.Sprintf("image:v%d", i+1)

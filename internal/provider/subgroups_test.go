@@ -54,7 +54,7 @@ func TestSubGroupExclusivePlacement(t *testing.T) {
 
 	t.Run("SteadyStateWritesNothing", func(t *testing.T) {
 		if w, _ := e.touch(t, e.target, "subgroups-0-2", 3); w != 0 {
-			t.Errorf("steady state: want no writes to the target cluster, got %v", w)
+			t.Errorf("steady state: want no writes, got %v", w)
 		}
 	})
 }

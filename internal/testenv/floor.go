@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // ReadyTimes are how long pods and StatefulSets took to become ready.
@@ -24,29 +25,42 @@ type ReadyTimes struct{ Pods, StatefulSets time.Duration }
 // ordinals.start 1 per group, Parallel), all created at once in a new
 // namespace of c, until every pod and StatefulSet is ready.
 func Floor(ctx context.Context, c *Cluster, groups, groupSize int) (ReadyTimes, error) {
+	return FloorOf(ctx, c, groups*groupSize, groups+1, func(ns string) ([]client.Object, error) {
+		objs := []client.Object{BareStatefulSet(ns, "leader", int32(groups), 0)}
+		for g := range groups {
+			objs = append(objs, BareStatefulSet(ns, fmt.Sprintf("leader-%d", g), int32(groupSize-1), 1))
+		}
+		return objs, nil
+	})
+}
+
+// FloorOf is a floor of given objects: it creates what objects returns for
+// a new namespace of c, all at once, and waits until the namespace holds
+// `pods` ready pods and `statefulSets` ready StatefulSets.
+func FloorOf(ctx context.Context, c *Cluster, pods, statefulSets int, objects func(namespace string) ([]client.Object, error)) (ReadyTimes, error) {
 	ns, err := c.Clientset.CoreV1().Namespaces().Create(ctx,
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "floor-"}}, metav1.CreateOptions{})
 	if err != nil {
 		return ReadyTimes{}, err
 	}
-	sets := []*appsv1.StatefulSet{BareStatefulSet(ns.Name, "leader", int32(groups), 0)}
-	for g := range groups {
-		sets = append(sets, BareStatefulSet(ns.Name, fmt.Sprintf("leader-%d", g), int32(groupSize-1), 1))
+	objs, err := objects(ns.Name)
+	if err != nil {
+		return ReadyTimes{}, err
 	}
-	return TimeToReady(ctx, c, ns.Name, labels.Everything(), groups*groupSize, groups+1, func(ctx context.Context) error {
+	return TimeToReady(ctx, c, ns.Name, labels.Everything(), pods, statefulSets, func(ctx context.Context) error {
 		var wg sync.WaitGroup
-		errs := make(chan error, len(sets))
-		for _, s := range sets {
+		errs := make(chan error, len(objs))
+		for _, o := range objs {
 			wg.Go(func() {
-				if _, err := c.Clientset.AppsV1().StatefulSets(s.Namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
-					errs <- err
+				if err := c.Client.Create(ctx, o); err != nil {
+					errs <- fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
 				}
 			})
 		}
 		wg.Wait()
 		close(errs)
 		for err := range errs {
-			return fmt.Errorf("creating StatefulSets: %w", err)
+			return err
 		}
 		return nil
 	})
