@@ -10,7 +10,31 @@ type ProviderConfigSpec struct {
 	// Credentials to reach the cluster: a kubeconfig in a Secret, or
 	// InjectedIdentity for the cluster the provider runs in.
 	Credentials ProviderCredentials `json:"credentials"`
+
+	// WorkerLabels says how worker pods get their worker-index label,
+	// which differs between the pods of one StatefulSet template. Patch:
+	// the provider patches each worker once it exists, one write per pod.
+	// AdmissionPolicy: the provider keeps a MutatingAdmissionPolicy in the
+	// cluster (lws-crossplane-worker-index) that sets the label when a
+	// worker is created, from its StatefulSet ordinal; the cluster must
+	// serve admissionregistration.k8s.io MutatingAdmissionPolicies (v1,
+	// or v1beta1 with the MutatingAdmissionPolicy feature gate) and the
+	// provider's identity manage them. Workers the policy missed are
+	// patched, so the setting never loses a label.
+	// +kubebuilder:validation:Enum=Patch;AdmissionPolicy
+	// +kubebuilder:default=Patch
+	// +optional
+	WorkerLabels WorkerLabelsPolicy `json:"workerLabels,omitempty"`
 }
+
+// WorkerLabelsPolicy is how worker pods get their worker-index label.
+type WorkerLabelsPolicy string
+
+// Worker label policies.
+const (
+	WorkerLabelsPatch           WorkerLabelsPolicy = "Patch"
+	WorkerLabelsAdmissionPolicy WorkerLabelsPolicy = "AdmissionPolicy"
+)
 
 // ProviderCredentials are the credentials of a target cluster.
 type ProviderCredentials struct {

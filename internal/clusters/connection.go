@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
@@ -52,8 +53,11 @@ type Connection struct {
 	fingerprint string
 	// config is what the credentials parsed to, reused while they stay
 	// the same.
-	config   *rest.Config
-	onChange func(Key, client.Object)
+	config *rest.Config
+	// workerLabels is the provider config's, as last resolved.
+	workerLabels atomic.Value // v1alpha1.WorkerLabelsPolicy
+	policy       policyState
+	onChange     func(Key, client.Object)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -88,6 +92,13 @@ func newConnection(parent context.Context, k Key, t *target, onChange func(Key, 
 		ctx: ctx, cancel: cancel,
 		ready: make(chan struct{}), done: make(chan struct{}),
 	}
+}
+
+// WorkerLabels is how the provider config says worker pods get their
+// worker-index label in this cluster.
+func (c *Connection) WorkerLabels() v1alpha1.WorkerLabelsPolicy {
+	p, _ := c.workerLabels.Load().(v1alpha1.WorkerLabelsPolicy)
+	return p
 }
 
 // Key is the provider config this connection was made for.

@@ -149,6 +149,7 @@ func (m *Manager) Get(ctx context.Context, k Key) (*Connection, error) {
 		return nil, err
 	}
 	c := m.connection(k, t)
+	c.workerLabels.Store(t.workerLabels)
 	timer := time.NewTimer(m.opts.SyncTimeout + time.Second)
 	defer timer.Stop()
 	select {

@@ -23,6 +23,9 @@ import (
 type target struct {
 	config      *rest.Config
 	fingerprint string // hex SHA-256 of the credential source and bytes
+	// workerLabels is the config's ProviderConfigSpec.WorkerLabels, which
+	// may change without the credentials.
+	workerLabels v1alpha1.WorkerLabelsPolicy
 }
 
 // resolve reads the provider config of k and its credentials. Errors wrap
@@ -48,7 +51,15 @@ func (m *Manager) resolve(ctx context.Context, k Key) (*target, error) {
 		spec = pc.Spec
 	}
 
-	creds := spec.Credentials
+	t, err := m.resolveCredentials(ctx, k, spec.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	t.workerLabels = spec.WorkerLabels
+	return t, nil
+}
+
+func (m *Manager) resolveCredentials(ctx context.Context, k Key, creds v1alpha1.ProviderCredentials) (*target, error) {
 	switch creds.Source {
 	case xpv2.CredentialsSourceSecret:
 		return m.resolveSecret(ctx, k, creds)

@@ -71,6 +71,9 @@ const (
 	// value of the EndpointSlices the provider writes: any other value than
 	// the EndpointSlice controller's keeps that controller off them.
 	EndpointSliceManager = "lws.crossplane.io"
+
+	// FieldOwner is the provider's field manager in target clusters.
+	FieldOwner = "lws-crossplane"
 )
 
 // IsSchedulingGate tells whether g is the provider's SchedulingGate.

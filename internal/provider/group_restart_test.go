@@ -97,7 +97,7 @@ func TestGroupRestartBackoffAndBudgetLws1048Lws877(t *testing.T) {
 		t.Errorf("the second recreation came %s after the first: the delayed requeue did not fire", gap)
 	}
 	if crashed.Before(h1.LastRestartTime.Add(backoff)) {
-		e.restartEvent(t, mr, restart.EventBackoff)
+		e.reasonEvent(t, mr, restart.EventBackoff)
 	} else {
 		t.Logf("the second crash came %s after the first recreation, past the backoff: the wait was not exercised", crashed.Sub(h1.LastRestartTime.Time))
 	}
@@ -117,7 +117,7 @@ func TestGroupRestartBackoffAndBudgetLws1048Lws877(t *testing.T) {
 	if h, err := e.restartHistory(ctx, mr); err != nil || len(h) != 1 || !h[0].Exhausted || h[0].Count != 2 {
 		t.Errorf("history of an exhausted group: %+v (%v)", h, err)
 	}
-	e.restartEvent(t, mr, restart.EventBudgetExhausted)
+	e.reasonEvent(t, mr, restart.EventBudgetExhausted)
 	now := &corev1.Pod{}
 	must(t, e.target.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "crashloop-0"}, now))
 	if now.UID != third.UID || now.DeletionTimestamp != nil {
@@ -155,8 +155,8 @@ func (e *env) restartHistory(ctx context.Context, mr *v1alpha1.RemoteLeaderWorke
 	return got.Status.AtProvider.GroupRestarts, nil
 }
 
-// restartEvent waits for an event with reason on the managed resource.
-func (e *env) restartEvent(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet, reason string) {
+// reasonEvent waits for an event with reason on the managed resource.
+func (e *env) reasonEvent(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet, reason string) {
 	t.Helper()
 	testenv.Eventually(t, 30*time.Second, "event "+reason, func(ctx context.Context) (bool, error) {
 		var evs corev1.EventList

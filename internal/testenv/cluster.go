@@ -55,6 +55,9 @@ type Options struct {
 	// FeatureGates are set on the API server and the controller manager, on
 	// top of MaxUnavailableStatefulSet=true.
 	FeatureGates map[string]bool
+	// MutatingAdmissionPolicies serves admissionregistration.k8s.io/v1beta1
+	// MutatingAdmissionPolicies, beta and off by default in Kubernetes 1.35.
+	MutatingAdmissionPolicies bool
 	// ControllerManagerQPS and ControllerManagerBurst are the controller
 	// manager's client limits. Defaults 500 and 1000: the stock 20/30 makes
 	// the StatefulSet controller create only ~20 pods per second.
@@ -179,6 +182,9 @@ func DefaultScheme() *runtime.Scheme {
 // command lines.
 func (o Options) featureGates() string {
 	gates := map[string]bool{"MaxUnavailableStatefulSet": true}
+	if o.MutatingAdmissionPolicies {
+		gates["MutatingAdmissionPolicy"] = true
+	}
 	maps.Copy(gates, o.FeatureGates)
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(gates)) {

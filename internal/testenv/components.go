@@ -103,6 +103,9 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 		"--feature-gates=" + opts.featureGates(),
 		"--profiling=false",
 	}
+	if opts.MutatingAdmissionPolicies {
+		args = append(args, "--runtime-config=admissionregistration.k8s.io/v1beta1=true")
+	}
 	apiserver, err := startProcess(ComponentAPIServer, filepath.Join(opts.AssetsDir, binAPIServer),
 		append(args, opts.APIServerFlags...), opts.Env[ComponentAPIServer], c.Dir)
 	if err != nil {

@@ -23,8 +23,6 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
-// FieldOwner is the provider's field manager in target clusters.
-const FieldOwner = "lws-crossplane"
 
 // apply makes the changes of a plan. Objects are created only when missing,
 // the leader StatefulSet is server-side applied and leaders' EndpointSlices
@@ -48,7 +46,7 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 			return err
 		}
 		u := &unstructured.Unstructured{Object: m}
-		if err := c.Patch(ctx, u, client.Apply, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // Typed apply configurations would pin every StatefulSet field; the rendered object is already the intent.
+		if err := c.Patch(ctx, u, client.Apply, client.FieldOwner(lws.FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // Typed apply configurations would pin every StatefulSet field; the rendered object is already the intent.
 			return fmt.Errorf("cannot apply leader StatefulSet %s: %w", p.Leader.Name, err)
 		}
 	}

@@ -29,7 +29,15 @@ import (
 // the cluster.
 type Clusters interface {
 	Client(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (client.Client, error)
+	// WorkerIndexPolicy keeps the policy that labels workers as they are
+	// created, where the provider config asks for it; it reports each
+	// failure once, and workers are patched meanwhile.
+	WorkerIndexPolicy(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error
 }
+
+// reasonWorkerLabelsByPatch: the provider config asks for the worker-index
+// admission policy, and the cluster would not take it.
+const reasonWorkerLabelsByPatch event.Reason = "WorkerLabelsByPatch"
 
 type connector struct {
 	usage    *resource.ProviderConfigUsageTracker
@@ -53,6 +61,9 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 		// nothing is planned, so nothing is deleted.
 		mr.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 		return nil, err
+	}
+	if err := c.clusters.WorkerIndexPolicy(ctx, mr); err != nil {
+		c.recorder.Event(mr, event.Warning(reasonWorkerLabelsByPatch, err))
 	}
 	t := TargetOf(mr)
 	cluster := metrics.Cluster(t.ConfigNamespace, t.ConfigName)

@@ -1,0 +1,123 @@
+package provider_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/admission"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// TestWorkerLabelsByAdmissionPolicy: with WorkerLabels AdmissionPolicy, a
+// cluster that serves MutatingAdmissionPolicies labels workers as they are
+// created, and the provider patches only the leaders; a cluster that does
+// not still gets every label, by patch, and its managed resource says why.
+func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
+	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true})
+	second := testenv.Start(t, testenv.Options{Name: "second"})
+	e.addConfig(t, "second", second)
+	ctx := context.Background()
+	for _, name := range []string{"default", "second"} {
+		e.setWorkerLabels(t, name, v1alpha1.WorkerLabelsAdmissionPolicy)
+	}
+
+	// The first reconcile applies the policy; the API server takes a
+	// moment to start using it, so the pods are counted from a second
+	// LeaderWorkerSet, created once a dry run shows the policy at work.
+	first := e.twoClusterLWS(t, "first", 1, 2)
+	e.policyAdmits(t)
+	patchesBefore, err := e.target.Requests(ctx, "PATCH", "pods", "")
+	must(t, err)
+	const groupsEach = 2
+	e.twoClusterLWS(t, "admitted", groupsEach, 4)
+
+	t.Run("WorkersLabelledAtCreation", func(t *testing.T) {
+		workerLabelsAreUpstreams(t, pods(t, e.target, "admitted"))
+		patches, err := e.target.Requests(ctx, "PATCH", "pods", "")
+		must(t, err)
+		if got := patches - patchesBefore; got != groupsEach {
+			t.Errorf("pod patches: got %v, want %d (the leaders)", got, groupsEach)
+		}
+	})
+	t.Run("ClusterWithoutTheAPIPatches", func(t *testing.T) {
+		workerLabelsAreUpstreams(t, pods(t, second, "admitted"))
+		e.reasonEvent(t, first[1], "WorkerLabelsByPatch")
+		mapping := schema.GroupVersionKind{Group: admission.Group, Version: "v1beta1", Kind: "MutatingAdmissionPolicyList"}
+		var l unstructured.UnstructuredList
+		l.SetGroupVersionKind(mapping)
+		if err := second.Client.List(ctx, &l); err == nil {
+			t.Errorf("cluster second serves MutatingAdmissionPolicies; the test needs one that does not")
+		}
+	})
+}
+
+// twoClusterLWS creates a LeaderWorkerSet of groupsEach groups of size in
+// each of the clusters "default" and "second", and waits for them.
+func (e *env) twoClusterLWS(t *testing.T, name string, groupsEach, size int32) []*v1alpha1.RemoteLeaderWorkerSet {
+	t.Helper()
+	l := sample(name, "image:v1", 2*groupsEach, size)
+	l.Spec.Placement = &v1alpha1.Placement{Clusters: []v1alpha1.ClusterTarget{{Name: "default"}, {Name: "second"}}}
+	mrs := plan(t, l)
+	for _, mr := range mrs {
+		must(t, e.cp.Client.Create(context.Background(), mr))
+	}
+	for _, mr := range mrs {
+		e.groupsReady(t, mr, groupsEach, time.Minute)
+	}
+	return mrs
+}
+
+// policyAdmits waits until the target cluster's API server labels a
+// worker by the policy, seen in a dry run of its creation.
+func (e *env) policyAdmits(t *testing.T) {
+	t.Helper()
+	testenv.Eventually(t, 30*time.Second, "the worker-index policy at work", func(ctx context.Context) (bool, error) {
+		probe := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "probe-1", Labels: map[string]string{lws.LabelGroupKey: "probe", "apps.kubernetes.io/pod-index": "1"}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "probe"}}},
+		}
+		if err := e.target.Client.Create(ctx, probe, client.DryRunAll); err != nil {
+			return false, err
+		}
+		if probe.Labels[lws.LabelWorkerIndex] != "1" {
+			return false, testenv.Pendingf("labels %v", probe.Labels)
+		}
+		return true, nil
+	})
+}
+
+// workerLabelsAreUpstreams: every pod has upstream's worker-index, its
+// StatefulSet ordinal.
+func workerLabelsAreUpstreams(t *testing.T, ps []corev1.Pod) {
+	t.Helper()
+	if len(ps) == 0 {
+		t.Fatal("no pods")
+	}
+	for _, p := range ps {
+		want := p.Labels["apps.kubernetes.io/pod-index"]
+		if p.Labels[lws.LabelWorkerIndex] == "0" {
+			continue // a leader
+		}
+		if got := p.Labels[lws.LabelWorkerIndex]; got != want {
+			t.Errorf("pod %s: worker-index %q, want %q", p.Name, got, want)
+		}
+	}
+}
+
+// setWorkerLabels sets a ClusterProviderConfig's WorkerLabels.
+func (e *env) setWorkerLabels(t *testing.T, name string, p v1alpha1.WorkerLabelsPolicy) {
+	t.Helper()
+	pc := &v1alpha1.ClusterProviderConfig{}
+	must(t, e.cp.Client.Get(context.Background(), client.ObjectKey{Name: name}, pc))
+	pc.Spec.WorkerLabels = p
+	must(t, e.cp.Client.Update(context.Background(), pc))
+}
