@@ -46,10 +46,10 @@ func TestWorkerIndexPolicyMatchesWorkersOnly(t *testing.T) {
 		labels labels.Set
 		want   bool
 	}{
-		"a worker being created": {labels.Set{lws.LabelName: "lws", lws.LabelGroupKey: "k", labelPodIndex: "3"}, true},
-		"a leader being created": {labels.Set{lws.LabelName: "lws", lws.LabelWorkerIndex: "0", labelPodIndex: "3"}, false},
+		"a worker being created":                                {labels.Set{lws.LabelName: "lws", lws.LabelGroupKey: "k", labelPodIndex: "3"}, true},
+		"a leader being created":                                {labels.Set{lws.LabelName: "lws", lws.LabelWorkerIndex: "0", labelPodIndex: "3"}, false},
 		"a worker labelled already, as upstream's webhook does": {labels.Set{lws.LabelGroupKey: "k", labelPodIndex: "3", lws.LabelWorkerIndex: "3"}, false},
-		"a pod of no StatefulSet":                                {labels.Set{lws.LabelGroupKey: "k"}, false},
+		"a pod of no StatefulSet":                               {labels.Set{lws.LabelGroupKey: "k"}, false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -23,7 +23,6 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
-
 // apply makes the changes of a plan. Objects are created only when missing,
 // the leader StatefulSet is server-side applied and leaders' EndpointSlices
 // are updated at the version planned from, so a plan computed from a
