@@ -167,19 +167,20 @@ func (m *Manager) Get(ctx context.Context, k Key) (*Connection, error) {
 }
 
 // Client is the cache-backed client for a managed resource's provider
-// config, Get(ctx, KeyFor(mg)).Client(), while the connection is healthy.
-func (m *Manager) Client(ctx context.Context, mg *v1alpha1.RemoteLeaderWorkerSet) (client.Client, error) {
+// config, Get(ctx, KeyFor(mg)).Client(), and the reader straight from its
+// API server, while the connection is healthy.
+func (m *Manager) Client(ctx context.Context, mg *v1alpha1.RemoteLeaderWorkerSet) (client.Client, client.Reader, error) {
 	c, err := m.Get(ctx, KeyFor(mg))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A cache that stopped hearing from its cluster still answers reads
 	// with what it last knew; planning from that would report a stale
 	// state as current.
 	if err := c.Health(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c.Client(), nil
+	return c.Client(), c.APIReader(), nil
 }
 
 // connection returns the connection for k with the resolved credentials,

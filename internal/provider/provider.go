@@ -47,6 +47,7 @@ type Options struct {
 	TargetQPS              float32       `default:"200" help:"Client-side rate limit of requests per second to each target cluster."`
 	TargetBurst            int           `default:"400" help:"Burst above --target-qps allowed to each target cluster."`
 	StatusInterval         time.Duration `default:"2s" help:"Shortest time between status writes of a managed resource that change only its group counts; conditions are written at once."`
+	ChangeBatchPeriod      time.Duration `default:"50ms" help:"A change in a target cluster reconciles its managed resource at once; changes that follow within this period share one reconcile at its end. 0 reconciles at every change."`
 
 	// LogOutput receives the logs; standard error when nil.
 	LogOutput io.Writer `kong:"-"`
@@ -100,7 +101,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return fmt.Errorf("cannot register metrics: %w", err)
 	}
-	enqueuer := remoteleaderworkerset.NewEnqueuer(mgr.GetCache())
+	enqueuer := remoteleaderworkerset.NewEnqueuer(mgr.GetCache(), o.ChangeBatchPeriod)
 	remote := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(remote); err != nil {
 		return fmt.Errorf("cannot build scheme: %w", err)

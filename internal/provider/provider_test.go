@@ -69,10 +69,16 @@ func startClusters(t testing.TB, target testenv.Options) *env {
 // addConfig makes a target cluster reachable as ClusterProviderConfig name.
 func (e *env) addConfig(t testing.TB, name string, c *testenv.Cluster) {
 	t.Helper()
+	e.addConfigFor(t, name, c.Kubeconfig)
+}
+
+// addConfigFor adds a ClusterProviderConfig with a kubeconfig.
+func (e *env) addConfigFor(t testing.TB, name string, kubeconfig []byte) {
+	t.Helper()
 	ctx := context.Background()
 	must(t, e.cp.Client.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "crossplane-system"},
-		Data:       map[string][]byte{"kubeconfig": c.Kubeconfig},
+		Data:       map[string][]byte{"kubeconfig": kubeconfig},
 	}))
 	must(t, e.cp.Client.Create(ctx, &v1alpha1.ClusterProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -87,7 +93,7 @@ func (e *env) run(t testing.TB) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard})
+		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, ChangeBatchPeriod: 50 * time.Millisecond, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard})
 	}()
 	return sync.OnceFunc(func() {
 		cancel()

@@ -15,6 +15,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -28,7 +29,9 @@ import (
 // provider config, with a client whose reads come from a cache that watches
 // the cluster.
 type Clusters interface {
-	Client(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (client.Client, error)
+	// Client returns the cache-backed client and a reader straight from
+	// the cluster's API server.
+	Client(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (client.Client, client.Reader, error)
 	// WorkerIndexPolicy keeps the policy that labels workers as they are
 	// created, where the provider config asks for it; it reports each
 	// failure once, and workers are patched meanwhile.
@@ -55,7 +58,7 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	if err := c.usage.Track(ctx, mr); err != nil {
 		return nil, fmt.Errorf("cannot track provider config usage: %w", err)
 	}
-	remote, err := c.clusters.Client(ctx, mr)
+	remote, live, err := c.clusters.Client(ctx, mr)
 	if err != nil {
 		// Nothing is known of the groups there now: not Ready, and
 		// nothing is planned, so nothing is deleted.
@@ -67,13 +70,16 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	}
 	t := TargetOf(mr)
 	cluster := metrics.Cluster(t.ConfigNamespace, t.ConfigName)
-	return &external{remote: remote, recorder: c.recorder, metrics: c.metrics, cluster: cluster, enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace}, nil
+	return &external{remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace}, nil
 }
 
 // external is one reconcile's view of a target cluster. Observe plans;
 // Create and Update apply that plan.
 type external struct {
-	remote   client.Client
+	remote client.Client
+	// live reads the cluster itself, for what a lagging cache must not
+	// decide: that a deleted LeaderWorkerSet left nothing behind.
+	live     client.Reader
 	recorder event.Recorder
 	metrics  *metrics.Recorder
 	cluster  string
@@ -91,7 +97,12 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 		return managed.ExternalObservation{}, err
 	}
 	if mr.GetDeletionTimestamp() != nil {
-		return managed.ExternalObservation{ResourceExists: s.Leader != nil || len(s.Revisions) > 0, ResourceUpToDate: true}, nil
+		exists := s.Leader != nil || len(s.Revisions) > 0
+		if !exists {
+			// The cache may not have seen a creation just made.
+			exists, err = anyLeft(ctx, e.live, mr.Spec.ForProvider)
+		}
+		return managed.ExternalObservation{ResourceExists: exists, ResourceUpToDate: true}, err
 	}
 	now := metav1.Now()
 	s.History = mr.Status.AtProvider.GroupRestarts
@@ -195,6 +206,20 @@ func (e *external) Delete(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSe
 		return managed.ExternalDelete{}, fmt.Errorf("cannot delete revisions: %w", err)
 	}
 	return managed.ExternalDelete{}, nil
+}
+
+// anyLeft reads the cluster for the leader StatefulSet or a revision of a
+// LeaderWorkerSet, which its deletion waits for.
+func anyLeft(ctx context.Context, live client.Reader, p v1alpha1.RemoteLeaderWorkerSetParameters) (bool, error) {
+	err := live.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Name}, &appsv1.StatefulSet{})
+	if err == nil || !kerrors.IsNotFound(err) {
+		return err == nil, err
+	}
+	var revs appsv1.ControllerRevisionList
+	if err := live.List(ctx, &revs, client.InNamespace(p.Namespace), client.MatchingLabels{lws.LabelName: p.Name}, client.Limit(1)); err != nil {
+		return false, fmt.Errorf("cannot list revisions: %w", err)
+	}
+	return len(revs.Items) > 0, nil
 }
 
 func (e *external) Disconnect(context.Context) error { return nil }

@@ -58,6 +58,7 @@ func TargetOf(mr *v1alpha1.RemoteLeaderWorkerSet) Target {
 type Enqueuer struct {
 	reader client.Reader
 	events chan ctrlevent.GenericEvent
+	batch  *batcher
 
 	// queue is the controller's work queue once it has started. A delayed
 	// reconcile is the queue's own AddAfter: it is merged with any other
@@ -68,9 +69,10 @@ type Enqueuer struct {
 }
 
 // NewEnqueuer returns an Enqueuer that reads managed resources from reader,
-// which must be the manager's cache once Setup has indexed it.
-func NewEnqueuer(reader client.Reader) *Enqueuer {
-	return &Enqueuer{reader: reader, events: make(chan ctrlevent.GenericEvent, 1024)}
+// which must be the manager's cache once Setup has indexed it. Changes
+// that follow a reconcile within batch share the next (batcher).
+func NewEnqueuer(reader client.Reader, batch time.Duration) *Enqueuer {
+	return &Enqueuer{reader: reader, events: make(chan ctrlevent.GenericEvent, 1024), batch: newBatcher(batch)}
 }
 
 // Changed reports a change of a remote object in the cluster of a provider
@@ -85,20 +87,26 @@ func (e *Enqueuer) Changed(ctx context.Context, configKind, configNamespace, con
 	if err := e.reader.List(ctx, &l, client.MatchingFields{indexTarget: t.String()}); err != nil {
 		return // The poll interval is the safety net.
 	}
+	now := time.Now()
 	for i := range l.Items {
-		e.events <- ctrlevent.GenericEvent{Object: &l.Items[i]}
+		mr := &l.Items[i]
+		if d := e.batch.delay(client.ObjectKeyFromObject(mr), now); d == 0 || !e.After(mr, d) {
+			e.events <- ctrlevent.GenericEvent{Object: mr}
+		}
 	}
 }
 
-// After reconciles a managed resource again in d. Before the controller
-// has started there is no queue, and the poll interval is the safety net.
-func (e *Enqueuer) After(mr client.Object, d time.Duration) {
+// After reconciles a managed resource again in d, and reports whether it
+// will. Before the controller has started there is no queue.
+func (e *Enqueuer) After(mr client.Object, d time.Duration) bool {
 	e.mu.Lock()
 	q := e.queue
 	e.mu.Unlock()
-	if q != nil {
-		q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(mr)}, d)
+	if q == nil {
+		return false
 	}
+	q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(mr)}, d)
+	return true
 }
 
 // start is a source that only takes the controller's queue, for After.
@@ -134,6 +142,14 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithRecorder(recorder),
 		managed.WithPollInterval(o.PollInterval),
+		// crossplane-runtime trusts that an external resource is gone only
+		// 30 s after its creation, for eventually consistent cloud APIs,
+		// and requeues with a backoff that reaches a minute meanwhile: a
+		// LeaderWorkerSet deleted soon after its creation took over a
+		// minute to go. Here a creation Observe has not seen yet is
+		// applied again, which changes nothing, and a deletion is
+		// confirmed by the cluster itself (anyLeft).
+		managed.WithCreationGracePeriod(0),
 		managed.WithManagementPolicies(),
 	)
 	return ctrl.NewControllerManagedBy(mgr).
