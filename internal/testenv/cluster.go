@@ -111,6 +111,9 @@ type Cluster struct {
 	// to a usable cluster (API server ready, nodes Ready, controllers up).
 	StartupDuration time.Duration
 
+	pki    *pki
+	server string
+
 	mu       sync.Mutex
 	procs    []*process // in start order
 	stopped  bool
@@ -232,6 +235,7 @@ func start(ctx context.Context, dir string, opts Options) (_ *Cluster, err error
 	if err != nil {
 		return nil, err
 	}
+	c.pki, c.server = pk, server
 	admin, err := newCredentials(pk, opts.Name, server, "admin")
 	if err != nil {
 		return nil, err
@@ -303,6 +307,20 @@ func start(ctx context.Context, dir string, opts Options) (_ *Cluster, err error
 	}
 	c.StartupDuration = time.Since(began)
 	return c, nil
+}
+
+// KubeconfigFor is a kubeconfig of the cluster for a user of given groups
+// (at least one), authenticated by a client certificate: for testing what
+// a user that RBAC grants only some permissions can do.
+func (c *Cluster) KubeconfigFor(user string, groups ...string) ([]byte, error) {
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("user %s: at least one group, or the user would be a cluster admin", user)
+	}
+	creds, err := newCredentials(c.pki, c.Name, c.server, user, groups...)
+	if err != nil {
+		return nil, err
+	}
+	return creds.kubeconfig()
 }
 
 func newCredentials(pk *pki, cluster, server, user string, groups ...string) (credentials, error) {
