@@ -26,6 +26,10 @@ import (
 var (
 	Targets = []string{"us-east", "eu-west"}
 	Configs = map[string]string{"default": "us-east", "us-east": "us-east", "eu-west": "eu-west"}
+	// AdmissionPolicyTargets serve MutatingAdmissionPolicies, and their
+	// provider configs label workers by the policy (workerLabels
+	// AdmissionPolicy); the others by patch, so both ways run.
+	AdmissionPolicyTargets = map[string]bool{"eu-west": true}
 )
 
 // Env is a running local environment.
@@ -75,7 +79,7 @@ func Up(ctx context.Context, dir, packageFiles string) (_ *Env, err error) {
 		return e, fmt.Errorf("cannot start the control-plane cluster: %w", err)
 	}
 	for _, name := range Targets {
-		c, err := testenv.StartLocal(ctx, dir, testenv.Options{Name: name, NodeAgent: nodeagent.Config{Pools: pools(name)}})
+		c, err := testenv.StartLocal(ctx, dir, testenv.Options{Name: name, NodeAgent: nodeagent.Config{Pools: pools(name)}, MutatingAdmissionPolicies: AdmissionPolicyTargets[name]})
 		if err != nil {
 			return e, fmt.Errorf("cannot start cluster %s: %w", name, err)
 		}
@@ -114,6 +118,10 @@ func (e *Env) PackageLogs() string { return e.crossplane.PackageLogs }
 func (e *Env) configure(ctx context.Context) error {
 	c := e.ControlPlane.Client
 	for config, cluster := range Configs {
+		labels := v1alpha1.WorkerLabelsPatch
+		if AdmissionPolicyTargets[cluster] {
+			labels = v1alpha1.WorkerLabelsAdmissionPolicy
+		}
 		secret := "cluster-" + config + "-kubeconfig"
 		if err := c.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: secret, Namespace: "crossplane-system"},
@@ -123,12 +131,15 @@ func (e *Env) configure(ctx context.Context) error {
 		}
 		if err := c.Create(ctx, &v1alpha1.ClusterProviderConfig{
 			ObjectMeta: metav1.ObjectMeta{Name: config},
-			Spec: v1alpha1.ProviderConfigSpec{Credentials: v1alpha1.ProviderCredentials{
-				Source: xpv2.CredentialsSourceSecret,
-				CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
-					SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: secret}, Key: "kubeconfig",
-				}},
-			}},
+			Spec: v1alpha1.ProviderConfigSpec{
+				Credentials: v1alpha1.ProviderCredentials{
+					Source: xpv2.CredentialsSourceSecret,
+					CommonCredentialSelectors: xpv2.CommonCredentialSelectors{SecretRef: &xpv2.SecretKeySelector{
+						SecretReference: xpv2.SecretReference{Namespace: "crossplane-system", Name: secret}, Key: "kubeconfig",
+					}},
+				},
+				WorkerLabels: labels,
+			},
 		}); err != nil {
 			return fmt.Errorf("cannot create ClusterProviderConfig %s: %w", config, err)
 		}

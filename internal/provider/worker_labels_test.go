@@ -34,7 +34,7 @@ func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 	// moment to start using it, so the pods are counted from a second
 	// LeaderWorkerSet, created once a dry run shows the policy at work.
 	first := e.twoClusterLWS(t, "first", 1, 2)
-	e.policyAdmits(t)
+	e.policyAdmits(t, e.target)
 	patchesBefore, err := e.target.Requests(ctx, "PATCH", "pods", "")
 	must(t, err)
 	const groupsEach = 2
@@ -62,7 +62,7 @@ func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 
 // twoClusterLWS creates a LeaderWorkerSet of groupsEach groups of size in
 // each of the clusters "default" and "second", and waits for them.
-func (e *env) twoClusterLWS(t *testing.T, name string, groupsEach, size int32) []*v1alpha1.RemoteLeaderWorkerSet {
+func (e *env) twoClusterLWS(t testing.TB, name string, groupsEach, size int32) []*v1alpha1.RemoteLeaderWorkerSet {
 	t.Helper()
 	l := sample(name, "image:v1", 2*groupsEach, size)
 	l.Spec.Placement = &v1alpha1.Placement{Clusters: []v1alpha1.ClusterTarget{{Name: "default"}, {Name: "second"}}}
@@ -76,16 +76,16 @@ func (e *env) twoClusterLWS(t *testing.T, name string, groupsEach, size int32) [
 	return mrs
 }
 
-// policyAdmits waits until the target cluster's API server labels a
-// worker by the policy, seen in a dry run of its creation.
-func (e *env) policyAdmits(t *testing.T) {
+// policyAdmits waits until the API server of c labels a worker by the
+// policy, seen in a dry run of its creation.
+func (e *env) policyAdmits(t testing.TB, c *testenv.Cluster) {
 	t.Helper()
 	testenv.Eventually(t, 30*time.Second, "the worker-index policy at work", func(ctx context.Context) (bool, error) {
 		probe := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "probe-1", Labels: map[string]string{lws.LabelGroupKey: "probe", "apps.kubernetes.io/pod-index": "1"}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "probe"}}},
 		}
-		if err := e.target.Client.Create(ctx, probe, client.DryRunAll); err != nil {
+		if err := c.Client.Create(ctx, probe, client.DryRunAll); err != nil {
 			return false, err
 		}
 		if probe.Labels[lws.LabelWorkerIndex] != "1" {
@@ -114,10 +114,13 @@ func workerLabelsAreUpstreams(t *testing.T, ps []corev1.Pod) {
 }
 
 // setWorkerLabels sets a ClusterProviderConfig's WorkerLabels.
-func (e *env) setWorkerLabels(t *testing.T, name string, p v1alpha1.WorkerLabelsPolicy) {
+func (e *env) setWorkerLabels(t testing.TB, name string, p v1alpha1.WorkerLabelsPolicy) {
 	t.Helper()
 	pc := &v1alpha1.ClusterProviderConfig{}
 	must(t, e.cp.Client.Get(context.Background(), client.ObjectKey{Name: name}, pc))
+	// A merge patch: the provider's config controller updates the config
+	// too (its finalizer and status), which would fail an update.
+	base := pc.DeepCopy()
 	pc.Spec.WorkerLabels = p
-	must(t, e.cp.Client.Update(context.Background(), pc))
+	must(t, e.cp.Client.Patch(context.Background(), pc, client.MergeFrom(base)))
 }
