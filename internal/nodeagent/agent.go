@@ -282,7 +282,13 @@ func (a *Agent) renewLease(ctx context.Context, node *corev1.Node) error {
 		return fmt.Errorf("getting lease of node %s: %w", node.Name, err)
 	}
 	lease.Spec.RenewTime = &now
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+	_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// Renewed meanwhile by the other of the lease loop and
+		// RecoverNode: it is fresh either way.
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("renewing lease of node %s: %w", node.Name, err)
 	}
 	return nil
