@@ -33,44 +33,82 @@ var convergePools = []nodeagent.Pool{
 // created and per reconcile once everything is ready, and the CPU time the
 // whole environment spends on each: on two cores, both runs are bound by
 // it.
+//
+// It runs with each WorkerLabels policy: Patch, the default, and
+// AdmissionPolicy, on clusters that serve MutatingAdmissionPolicies.
 func BenchmarkConvergence512(b *testing.B) {
-	for _, clusters := range []int{1, 2} {
-		b.Run(fmt.Sprintf("clusters=%d", clusters), func(b *testing.B) {
-			e := startWith(b, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: convergePools}})
-			targets := []*testenv.Cluster{e.target}
-			if clusters == 2 {
-				second := testenv.Start(b, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: convergePools}})
-				e.addConfig(b, "second", second)
-				targets = append(targets, second)
-			}
-			var floor, provider, floorCPU, providerCPU time.Duration
-			var writes, steadyWrites, steadyReconciles float64
-			for i := range b.N {
-				cpu0 := e.cpu(b, targets)
-				floor += e.floor(b, targets, convergeLWS("floor", clusters))
-				cpu1 := e.cpu(b, targets)
-				before := e.targetWrites(b)
-				name := fmt.Sprintf("converge-%d", i)
-				provider += e.converge(b, targets, name)
-				providerCPU += e.cpu(b, targets) - cpu1
-				floorCPU += cpu1 - cpu0
-				writes += e.targetWrites(b) - before
-				plans, err := compose.Plan(convergeLWS(name, clusters), nil)
-				must(b, err)
-				for _, t := range plans {
-					e.groupsReady(b, t.Resource, t.Groups, time.Minute)
-				}
-				w, r := e.touch(b, targets[0], name+"-0", 10)
-				steadyWrites, steadyReconciles = steadyWrites+w, steadyReconciles+r
-			}
-			b.ReportMetric(floor.Seconds()/float64(b.N), "s-floor")
-			b.ReportMetric(provider.Seconds()/float64(b.N), "s-provider")
-			b.ReportMetric(provider.Seconds()/floor.Seconds(), "ratio")
-			b.ReportMetric(floorCPU.Seconds()/float64(b.N), "cpu-s-floor")
-			b.ReportMetric(providerCPU.Seconds()/float64(b.N), "cpu-s-provider")
-			b.ReportMetric(writes/float64(64*b.N), "writes/group")
-			b.ReportMetric(steadyWrites/steadyReconciles, "writes/steady-reconcile")
-		})
+	for _, labels := range []v1alpha1.WorkerLabelsPolicy{v1alpha1.WorkerLabelsPatch, v1alpha1.WorkerLabelsAdmissionPolicy} {
+		for _, clusters := range []int{1, 2} {
+			b.Run(fmt.Sprintf("labels=%s/clusters=%d", labels, clusters), func(b *testing.B) {
+				benchConvergence(b, labels, clusters)
+			})
+		}
+	}
+}
+
+func benchConvergence(b *testing.B, labels v1alpha1.WorkerLabelsPolicy, clusters int) {
+	policies := labels == v1alpha1.WorkerLabelsAdmissionPolicy
+	e := startWith(b, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: convergePools}, MutatingAdmissionPolicies: policies})
+	targets := []*testenv.Cluster{e.target}
+	if clusters == 2 {
+		second := testenv.Start(b, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: convergePools}, MutatingAdmissionPolicies: policies})
+		e.addConfig(b, "second", second)
+		targets = append(targets, second)
+	}
+	e.useWorkerLabels(b, labels, targets)
+	var floor, provider, floorCPU, providerCPU time.Duration
+	var writes, reconciles, steadyWrites, steadyReconciles float64
+	for i := range b.N {
+		cpu0 := e.cpu(b, targets)
+		floor += e.floor(b, targets, convergeLWS("floor", clusters))
+		cpu1 := e.cpu(b, targets)
+		before, reconciles0 := e.targetWrites(b), e.reconciles(b)
+		name := fmt.Sprintf("converge-%d", i)
+		provider += e.converge(b, targets, name)
+		providerCPU += e.cpu(b, targets) - cpu1
+		floorCPU += cpu1 - cpu0
+		writes += e.targetWrites(b) - before
+		reconciles += e.reconciles(b) - reconciles0
+		plans, err := compose.Plan(convergeLWS(name, clusters), nil)
+		must(b, err)
+		for _, t := range plans {
+			e.groupsReady(b, t.Resource, t.Groups, time.Minute)
+		}
+		w, r := e.touch(b, targets[0], name+"-0", 10)
+		steadyWrites, steadyReconciles = steadyWrites+w, steadyReconciles+r
+	}
+	b.ReportMetric(floor.Seconds()/float64(b.N), "s-floor")
+	b.ReportMetric(provider.Seconds()/float64(b.N), "s-provider")
+	b.ReportMetric(provider.Seconds()/floor.Seconds(), "ratio")
+	b.ReportMetric(floorCPU.Seconds()/float64(b.N), "cpu-s-floor")
+	b.ReportMetric(providerCPU.Seconds()/float64(b.N), "cpu-s-provider")
+	b.ReportMetric(writes/float64(64*b.N), "writes/group")
+	b.ReportMetric(reconciles/float64(64*b.N), "reconciles/group")
+	b.ReportMetric(steadyWrites/steadyReconciles, "writes/steady-reconcile")
+}
+
+// useWorkerLabels sets the WorkerLabels of the targets' provider configs
+// ("default", then "second") and, for AdmissionPolicy, waits until each
+// target's API server applies the policy, which the provider applies at a
+// first LeaderWorkerSet's reconcile.
+func (e *env) useWorkerLabels(b testing.TB, labels v1alpha1.WorkerLabelsPolicy, targets []*testenv.Cluster) {
+	names := []string{"default", "second"}[:len(targets)]
+	for _, name := range names {
+		e.setWorkerLabels(b, name, labels)
+	}
+	if labels != v1alpha1.WorkerLabelsAdmissionPolicy {
+		return
+	}
+	l := sample("first", "image:v1", int32(len(targets)), 2)
+	l.Spec.Placement = &v1alpha1.Placement{}
+	for _, name := range names {
+		l.Spec.Placement.Clusters = append(l.Spec.Placement.Clusters, v1alpha1.ClusterTarget{Name: name})
+	}
+	for _, mr := range plan(b, l) {
+		must(b, e.cp.Client.Create(context.Background(), mr))
+	}
+	for _, c := range targets {
+		e.policyAdmits(b, c)
 	}
 }
 

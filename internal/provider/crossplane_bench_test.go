@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
@@ -46,9 +47,16 @@ func (e *env) claimReady(b *testing.B, name string, n int64) time.Time {
 // BenchmarkClaim512 measures a claim of 64 groups of 8 over two clusters,
 // through Crossplane core, the composition function and the provider, from
 // its creation to the claim reporting every group ready, divided by the
-// floor measured just before on the same clusters.
+// floor measured just before on the same clusters, with each WorkerLabels
+// policy.
 func BenchmarkClaim512(b *testing.B) {
-	e, second, x := packagedEnv(b, convergePools)
+	for _, labels := range []v1alpha1.WorkerLabelsPolicy{v1alpha1.WorkerLabelsPatch, v1alpha1.WorkerLabelsAdmissionPolicy} {
+		b.Run("labels="+string(labels), func(b *testing.B) { benchClaim(b, labels) })
+	}
+}
+
+func benchClaim(b *testing.B, labels v1alpha1.WorkerLabelsPolicy) {
+	e, second, x := packagedEnv(b, convergePools, labels)
 	targets := []*testenv.Cluster{e.target, second}
 	var floor, total time.Duration
 	for i := range b.N {
@@ -84,7 +92,7 @@ const editInterval = 35 * time.Second
 // resource and its managed resources, which Crossplane's circuit breaker
 // counts.
 func BenchmarkClaimEdit(b *testing.B) {
-	e, second, _ := packagedEnv(b, nil)
+	e, second, _ := packagedEnv(b, nil, v1alpha1.WorkerLabelsPatch)
 	ctx := context.Background()
 	must(b, e.cp.Client.Create(ctx, claim("edited", "image:0")))
 	e.claimReady(b, "edited", 4)

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis"
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 	"github.com/lws-crossplane/lws-crossplane/internal/xpkg"
@@ -36,17 +37,19 @@ func packagesDir(t testing.TB) string {
 // provider it depends on, run by the package runtime, and two target
 // clusters reached as "default" (e.target) and "second", whose nodes are
 // pools.
-func packagedEnv(t testing.TB, pools []nodeagent.Pool) (*env, *testenv.Cluster, *testenv.Crossplane) {
+func packagedEnv(t testing.TB, pools []nodeagent.Pool, labels v1alpha1.WorkerLabelsPolicy) (*env, *testenv.Cluster, *testenv.Crossplane) {
 	t.Helper()
 	dir := packagesDir(t)
 	scheme := testenv.DefaultScheme()
 	must(t, apis.AddToScheme(scheme))
 	cp := testenv.Start(t, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, Scheme: scheme})
-	e := &env{cp: cp, target: testenv.Start(t, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: pools}})}
-	second := testenv.Start(t, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: pools}})
+	policies := labels == v1alpha1.WorkerLabelsAdmissionPolicy
+	e := &env{cp: cp, target: testenv.Start(t, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: pools}, MutatingAdmissionPolicies: policies})}
+	second := testenv.Start(t, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: pools}, MutatingAdmissionPolicies: policies})
 	x := testenv.StartCrossplane(t, cp, testenv.CrossplaneOptions{Packages: dir})
 	e.addConfig(t, "default", e.target)
 	e.addConfig(t, "second", second)
+	e.useWorkerLabels(t, labels, []*testenv.Cluster{e.target, second})
 	return e, second, x
 }
 
@@ -57,7 +60,7 @@ func packagedEnv(t testing.TB, pools []nodeagent.Pool) (*env, *testenv.Cluster, 
 // then runs in two target clusters. The function and the provider crash and
 // are started again: the claim keeps its groups and takes edits after each.
 func TestPackagesFromLocalRegistry(t *testing.T) {
-	e, second, x := packagedEnv(t, nil)
+	e, second, x := packagedEnv(t, nil, v1alpha1.WorkerLabelsPatch)
 	ctx := context.Background()
 	must(t, e.cp.Client.Create(ctx, claim("packaged", "image:v1")))
 	e.claimStatus(t, "packaged", "4 groups ready over 2 clusters", groupsAre(4))

@@ -23,11 +23,20 @@ import (
 // maxUnavailable 2 and maxSurge 2, from the template change to every group
 // updated and ready, against the ideal: 16 steps of 4 groups (2 rolled, 2
 // surge), each taking as long as one group of 8 takes to start as bare
-// StatefulSets with the same pods (lwsFloor, measured in the same run). Pods take 1 s
-// to start, so that the step time is the pods' and not the provider's.
+// StatefulSets with the same pods (lwsFloor, measured in the same run).
+// Pods take 1 s to start, so that the step time is the pods' and not the
+// provider's. It runs with each WorkerLabels policy.
 func BenchmarkRollout64(b *testing.B) {
+	for _, labels := range []v1alpha1.WorkerLabelsPolicy{v1alpha1.WorkerLabelsPatch, v1alpha1.WorkerLabelsAdmissionPolicy} {
+		b.Run("labels="+string(labels), func(b *testing.B) { benchRollout(b, labels) })
+	}
+}
+
+func benchRollout(b *testing.B, labels v1alpha1.WorkerLabelsPolicy) {
 	const groups, size, budget = 64, 8, 4
-	e := startWith(b, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: convergePools, StartDelay: time.Second}})
+	e := startWith(b, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: convergePools, StartDelay: time.Second},
+		MutatingAdmissionPolicies: labels == v1alpha1.WorkerLabelsAdmissionPolicy})
+	e.useWorkerLabels(b, labels, []*testenv.Cluster{e.target})
 	ctx := context.Background()
 	l := sample("rollout", "image:v0", groups, size)
 	l.Spec.RolloutStrategy.RollingUpdateConfiguration = &v1alpha1.RollingUpdateConfiguration{MaxUnavailable: intstr.FromInt32(2), MaxSurge: intstr.FromInt32(2)}
