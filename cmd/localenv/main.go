@@ -74,7 +74,11 @@ func (u *UpCmd) Run(cli *CLI) error {
 		return err
 	}
 	for name, kc := range env.Kubeconfigs() {
-		fmt.Printf("  %-14s KUBECONFIG=%s\n", name, kc)
+		labels := ""
+		if localenv.AdmissionPolicyTargets[name] {
+			labels = "  (workerLabels: AdmissionPolicy)"
+		}
+		fmt.Printf("  %-14s KUBECONFIG=%s%s\n", name, kc, labels)
 	}
 	pkgs, err := env.Packages(ctx)
 	if err != nil {
