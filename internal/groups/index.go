@@ -22,9 +22,8 @@ type index struct {
 	owned map[types.UID][]*corev1.Pod
 }
 
-// reindex indexes s as it is now. Compute and Measure call it first, so
-// that a State changed between two plans is never planned from an old
-// index.
+// reindex indexes s as it is now. Compute calls it first, so that a State
+// changed between two plans is never planned from an old index.
 func (s *State) reindex() {
 	ix := &index{
 		pods:    make(map[string]*corev1.Pod, len(s.Pods)),

@@ -34,10 +34,10 @@ type ReadyGroup struct {
 	After time.Duration
 }
 
-// Measure computes the measures of a plan computed from s, given the
-// conditions reported before the plan and those it reports.
-func Measure(s *State, before, after []metav1.Condition, now time.Time) Measures {
-	s.reindex()
+// measure computes the measures of a plan computed from s, given the
+// conditions reported before the plan and those it reports. It reads the
+// index the plan was computed with.
+func (s *State) measure(before, after []metav1.Condition, now time.Time) Measures {
 	var m Measures
 	if b, a := meta.FindStatusCondition(before, rollout.ConditionUpdateInProgress), meta.FindStatusCondition(after, rollout.ConditionUpdateInProgress); b != nil && a != nil &&
 		b.Status == metav1.ConditionTrue && a.Status == metav1.ConditionFalse {

@@ -41,7 +41,7 @@ func TestMeasureRolloutDuration(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := Measure(&State{}, tc.before, tc.after, now.Time).RolloutDuration
+			got := measure(&State{}, tc.before, tc.after, now.Time).RolloutDuration
 			if got != tc.want {
 				t.Errorf("%s\nRolloutDuration: want %s, got %s", tc.reason, tc.want, got)
 			}
@@ -96,7 +96,7 @@ func TestMeasureReadyGroups(t *testing.T) {
 				tc.edit(c)
 			}
 			var got []types.UID
-			for _, g := range Measure(&c.State, nil, nil, now.Time).Ready {
+			for _, g := range measure(&c.State, nil, nil, now.Time).Ready {
 				got = append(got, g.Leader)
 				if want := latestReady(c, string(g.Leader)).Sub(now.Add(-60 * time.Second)); g.After != want {
 					t.Errorf("%s\ngroup %s: ready after %s, want %s", tc.reason, g.Leader, g.After, want)
@@ -120,4 +120,10 @@ func latestReady(c *cluster, leader string) time.Time {
 		}
 	}
 	return at
+}
+
+// measure measures s as Compute does, from an index of s as it is now.
+func measure(s *State, before, after []metav1.Condition, now time.Time) Measures {
+	s.reindex()
+	return s.measure(before, after, now)
 }

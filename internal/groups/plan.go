@@ -76,6 +76,8 @@ type Plan struct {
 
 	// Observation is the status to report.
 	Observation v1alpha1.RemoteLeaderWorkerSetObservation
+	// Measures are what the provider's metrics record of this plan.
+	Measures Measures
 	// Available: every group is ready on the revision it should run.
 	Available bool
 	// Serving: no more groups are down than a rolling update may take down
@@ -136,6 +138,7 @@ func Compute(s *State, conditions []metav1.Condition, generation int64, now meta
 	p.placeSubGroups(s)
 	p.Observation.GroupRestarts = r.entries()
 	p.status(s, cur.in.Size(), conditions, generation, now)
+	p.Measures = s.measure(conditions, p.Observation.Conditions, now.Time)
 	return p, nil
 }
 

@@ -111,7 +111,7 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 		return managed.ExternalObservation{}, err
 	}
 	e.plan = p
-	e.metrics.Observe(e.cluster, groups.Measure(s, mr.Status.AtProvider.Conditions, p.Observation.Conditions, now.Time), now.Time)
+	e.metrics.Observe(e.cluster, p.Measures, now.Time)
 	before := observedOf(mr)
 	mr.Status.AtProvider = p.Observation
 	switch {
