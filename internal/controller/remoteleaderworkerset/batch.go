@@ -1,6 +1,7 @@
 package remoteleaderworkerset
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -34,11 +35,7 @@ func (b *batcher) delay(key types.NamespacedName, now time.Time) time.Duration {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for k, due := range b.due {
-		if now.Sub(due) > 10*b.period {
-			delete(b.due, k)
-		}
-	}
+	forgetOlder(b.due, now, b.period)
 	last, ok := b.due[key]
 	switch {
 	case ok && now.Before(last):
@@ -51,4 +48,11 @@ func (b *batcher) delay(key types.NamespacedName, now time.Time) time.Duration {
 		b.due[key] = now
 		return 0
 	}
+}
+
+// forgetOlder drops the times of m more than 10 periods before now, which
+// hold nothing back any more: without it m would keep every managed
+// resource it ever saw.
+func forgetOlder[K comparable](m map[K]time.Time, now time.Time, period time.Duration) {
+	maps.DeleteFunc(m, func(_ K, t time.Time) bool { return now.Sub(t) > 10*period })
 }

@@ -52,11 +52,7 @@ func (p *statusPace) hold(mr *v1alpha1.RemoteLeaderWorkerSet, before observed, n
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for uid, at := range p.written {
-		if now.Sub(at) > 10*p.interval {
-			delete(p.written, uid)
-		}
-	}
+	forgetOlder(p.written, now, p.interval)
 	if last, ok := p.written[mr.UID]; ok && !transition(before, after) && now.Sub(last) < p.interval {
 		return p.interval - now.Sub(last), true
 	}
