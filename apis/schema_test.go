@@ -131,6 +131,16 @@ func TestSchemas(t *testing.T) {
 			want:   "spec.leaderWorkerTemplate.workerTemplate.spec.containers: Required value",
 		},
 	}
+	t.Run("Rejects/ClusterProviderConfig/UnknownWorkerLabels", func(t *testing.T) {
+		// workerLabels is an enum: a typo must not pass for Patch.
+		u := object(t, "../examples/providerconfig.yaml")
+		u.SetName("unknown-worker-labels")
+		u.Object["spec"].(map[string]any)["workerLabels"] = "Webhook"
+		want := `spec.workerLabels: Unsupported value: "Webhook"`
+		if err := c.Client.Create(ctx, u); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Create(...): want an error containing %q, got %v", want, err)
+		}
+	})
 	for name, tc := range cases {
 		for _, kind := range []string{"LeaderWorkerSet", "XLeaderWorkerSet"} {
 			t.Run("Rejects/"+kind+"/"+name, func(t *testing.T) {

@@ -51,9 +51,9 @@ func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 	t.Run("ClusterWithoutTheAPIPatches", func(t *testing.T) {
 		workerLabelsAreUpstreams(t, pods(t, second, "admitted"))
 		e.reasonEvent(t, first[1], "WorkerLabelsByPatch")
-		mapping := schema.GroupVersionKind{Group: admission.Group, Version: "v1beta1", Kind: "MutatingAdmissionPolicyList"}
+		gvk := schema.GroupVersionKind{Group: admission.Group, Version: "v1beta1", Kind: "MutatingAdmissionPolicyList"}
 		var l unstructured.UnstructuredList
-		l.SetGroupVersionKind(mapping)
+		l.SetGroupVersionKind(gvk)
 		if err := second.Client.List(ctx, &l); err == nil {
 			t.Errorf("cluster second serves MutatingAdmissionPolicies; the test needs one that does not")
 		}
