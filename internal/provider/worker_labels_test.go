@@ -17,23 +17,28 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
-// TestWorkerLabelsByAdmissionPolicy: with WorkerLabels AdmissionPolicy, a
-// cluster that serves MutatingAdmissionPolicies labels workers as they are
-// created, and the provider patches only the leaders; a cluster that does
-// not still gets every label, by patch, and its managed resource says why.
+// TestWorkerLabelsByAdmissionPolicy: with WorkerLabels AdmissionPolicy, set
+// on provider configs already in use, a cluster that serves
+// MutatingAdmissionPolicies labels workers as they are created, and the
+// provider patches only the leaders; a cluster that does not still gets
+// every label, by patch, and its managed resource says why.
 func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true})
 	second := testenv.Start(t, testenv.Options{Name: "second"})
 	e.addConfig(t, "second", second)
 	ctx := context.Background()
+
+	// The provider configs switch to AdmissionPolicy while their clusters
+	// are connected, with a LeaderWorkerSet running: the next reconcile
+	// in each cluster applies the policy. The API server takes a moment to
+	// start using it, so the pods are counted from a second LeaderWorkerSet,
+	// created once a dry run shows the policy at work.
+	first := e.twoClusterLWS(t, "first", 1, 2)
 	for _, name := range []string{"default", "second"} {
 		e.setWorkerLabels(t, name, v1alpha1.WorkerLabelsAdmissionPolicy)
 	}
-
-	// The first reconcile applies the policy; the API server takes a
-	// moment to start using it, so the pods are counted from a second
-	// LeaderWorkerSet, created once a dry run shows the policy at work.
-	first := e.twoClusterLWS(t, "first", 1, 2)
+	e.touch(t, e.target, "first-0", 1)
+	e.touch(t, second, "first-0", 1)
 	e.policyAdmits(t, e.target)
 	patchesBefore, err := e.target.Requests(ctx, "PATCH", "pods", "")
 	must(t, err)
