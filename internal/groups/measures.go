@@ -67,7 +67,7 @@ func (s *State) readyAt(leader *corev1.Pod) (time.Time, bool) {
 		return at, true
 	}
 	workers := s.worker(leader.Name)
-	if !s.workersReady(workers) || !controlledBy(workers, leader.UID) {
+	if !workersReady(workers) || !controlledBy(workers, leader.UID) {
 		return time.Time{}, false
 	}
 	for _, p := range s.idx.owned[workers.UID] {

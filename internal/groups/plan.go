@@ -256,10 +256,22 @@ func (s *State) groupState(pod *corev1.Pod, workers *appsv1.StatefulSet, size in
 	key := s.Params.Revision.Key
 	g := rollout.Group{Ready: podReady(pod), Updated: pod.Labels[lws.LabelRevisionKey] == key}
 	if size > 1 {
-		g.Ready = g.Ready && s.workersReady(workers)
+		g.Ready = g.Ready && workersReady(workers) && s.workersLabelled(pod.Name, size)
 		g.Updated = g.Updated && workers.Labels[lws.LabelRevisionKey] == key
 	}
 	return g
+}
+
+// workersLabelled: every worker of a leader has its identity labels, so a
+// ready group's pods carry upstream's labels, also those of workers that
+// started before the provider labelled them.
+func (s *State) workersLabelled(leader string, size int32) bool {
+	for w := 1; w < int(size); w++ {
+		if p := s.pod(fmt.Sprintf("%s-%d", leader, w)); p == nil || !labelled(p) {
+			return false
+		}
+	}
+	return true
 }
 
 func podReady(pod *corev1.Pod) bool {
@@ -270,26 +282,11 @@ func podReady(pod *corev1.Pod) bool {
 	return c != nil && c.Status == corev1.ConditionTrue
 }
 
-// workersReady: as many of a worker StatefulSet's own pods are Ready, and
-// carry their identity labels, as it has replicas. Upstream reads the
-// StatefulSet's availableReplicas instead; it counts the same pods (worker
-// StatefulSets have no minReadySeconds, and are never updated, so all their
-// pods are of one template), but the StatefulSet controller writes it a while
-// after the last pod turned Ready: 0.3 to 0.6 s at every step of a rolling
-// update on a busy cluster. The labels make a ready group's pods carry
-// upstream's labels, also those of workers that started before the provider
-// labelled them.
-func (s *State) workersReady(sts *appsv1.StatefulSet) bool {
-	if sts == nil || sts.DeletionTimestamp != nil {
-		return false
-	}
-	ready := int32(0)
-	for _, p := range s.idx.owned[sts.UID] {
-		if podReady(p) && labelled(p) {
-			ready++
-		}
-	}
-	return ready == ptr.Deref(sts.Spec.Replicas, 1)
+// workersReady: all workers available, none on an older StatefulSet
+// revision.
+func workersReady(sts *appsv1.StatefulSet) bool {
+	return sts != nil && ptr.Deref(sts.Spec.Replicas, 1) == sts.Status.AvailableReplicas &&
+		sts.Status.CurrentRevision == sts.Status.UpdateRevision
 }
 
 func isLeader(pod *corev1.Pod) bool { return podmeta.IsLeader(pod) }
