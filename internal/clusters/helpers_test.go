@@ -41,12 +41,13 @@ func startEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	cs := testenv.StartN(t, 3, testenv.Options{
-		Name:                     "clusters",
-		WithoutControllerManager: true,
-		WithoutScheduler:         true,
-		WithoutNodeAgent:         true,
-		CRDDirectoryPaths:        []string{filepath.Join(root, "package", "provider", "crds")},
-		Scheme:                   s,
+		Name:                      "clusters",
+		WithoutControllerManager:  true,
+		WithoutScheduler:          true,
+		WithoutNodeAgent:          true,
+		MutatingAdmissionPolicies: true,
+		CRDDirectoryPaths:         []string{filepath.Join(root, "package", "provider", "crds")},
+		Scheme:                    s,
 	})
 	for _, c := range cs {
 		t.Logf("cluster %s started in %s", c.Name, c.StartupDuration.Round(time.Millisecond))

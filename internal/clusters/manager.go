@@ -24,6 +24,7 @@ const (
 	DefaultSyncTimeout    = 10 * time.Second
 	DefaultRetryInterval  = 5 * time.Second
 	DefaultHealthInterval = 10 * time.Second
+	DefaultPolicyInterval = time.Minute
 	DefaultUserAgent      = "lws-crossplane"
 )
 
@@ -50,6 +51,10 @@ type Options struct {
 	// HealthInterval is how often an established connection probes its
 	// API server, for Connection.Health.
 	HealthInterval time.Duration
+	// PolicyInterval is how often the worker-index admission policy of a
+	// connection that uses it is looked at, and repaired if missing or
+	// changed; also how soon a failed attempt is tried again.
+	PolicyInterval time.Duration
 	// UserAgent of the provider's requests in target clusters.
 	UserAgent string
 	// InClusterConfig serves the InjectedIdentity credentials source.
@@ -85,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HealthInterval <= 0 {
 		o.HealthInterval = DefaultHealthInterval
+	}
+	if o.PolicyInterval <= 0 {
+		o.PolicyInterval = DefaultPolicyInterval
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = DefaultUserAgent

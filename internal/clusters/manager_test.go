@@ -42,6 +42,7 @@ func TestManager(t *testing.T) {
 	t.Run("unreachable clusters fail fast and alone", func(t *testing.T) { testUnreachable(t, e) })
 	t.Run("invalid configs fail clearly without Secret content", func(t *testing.T) { testInvalid(t, e) })
 	t.Run("InjectedIdentity uses the in-cluster configuration", func(t *testing.T) { testInjectedIdentity(t, e) })
+	t.Run("the worker-index policy is kept, with no write while intact", func(t *testing.T) { testPolicyKept(t, e) })
 	// Last: it stops cluster b.
 	t.Run("a cluster that goes away makes its connection unhealthy", func(t *testing.T) { testClusterGone(t, e) })
 }

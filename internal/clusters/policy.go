@@ -7,7 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,26 +19,23 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
-// policyRetry is how long after a failed attempt the worker-index policy
-// is tried again: a cluster that does not serve the API does not start to
-// within seconds, and meanwhile workers are patched.
-const policyRetry = time.Minute
-
-// policyState is the worker-index policy's state in one connection's
-// cluster: applied once per connection, so a replaced connection (other
-// credentials) applies it again.
+// policyState is when the worker-index policy is next looked at in one
+// connection's cluster. A replaced connection (other credentials) starts
+// afresh.
 type policyState struct {
-	mu      sync.Mutex
-	applied bool
-	tried   time.Time
+	mu   sync.Mutex
+	next time.Time
 }
 
 // WorkerIndexPolicy keeps the worker-index MutatingAdmissionPolicy
 // (package admission) in the cluster of mr's provider config if the config
-// asks for it (WorkerLabels AdmissionPolicy), once per connection. It
-// returns an error only from the attempt that met it, a minute at most
-// after the last, so that the caller reports each failure once; meanwhile,
-// and after it, unlabelled workers are patched as without the policy.
+// asks for it (WorkerLabels AdmissionPolicy). It looks at the policy and its
+// binding at most once per PolicyInterval, with live reads, and applies
+// them only when missing or changed, so a policy deleted or edited by hand
+// comes back without a write while it is intact. It returns an error only
+// from the attempt that met it, so that the caller reports each failure
+// once; meanwhile, and after it, unlabelled workers are patched as without
+// the policy.
 func (m *Manager) WorkerIndexPolicy(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error {
 	c, ok := m.Lookup(KeyFor(mr))
 	if !ok || c.WorkerLabels() != v1alpha1.WorkerLabelsAdmissionPolicy {
@@ -44,34 +44,61 @@ func (m *Manager) WorkerIndexPolicy(ctx context.Context, mr *v1alpha1.RemoteLead
 	p := &c.policy
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.applied || time.Since(p.tried) < policyRetry {
+	if time.Now().Before(p.next) {
 		return nil
 	}
-	p.tried = time.Now()
-	if err := applyWorkerIndexPolicy(ctx, c); err != nil {
+	p.next = time.Now().Add(m.opts.PolicyInterval)
+	applied, err := keepWorkerIndexPolicy(ctx, c)
+	if err != nil {
 		return fmt.Errorf("%s: cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", c.key, admission.PolicyName, err)
 	}
-	p.applied = true
-	m.opts.Logger.Info("Applied the worker-index MutatingAdmissionPolicy", "config", c.key.String(), "policy", admission.PolicyName)
+	if applied {
+		m.opts.Logger.Info("Applied the worker-index MutatingAdmissionPolicy", "config", c.key.String(), "policy", admission.PolicyName)
+	}
 	return nil
 }
 
-// applyWorkerIndexPolicy applies the policy and its binding at the most
-// stable version the cluster serves.
-func applyWorkerIndexPolicy(ctx context.Context, c *Connection) error {
+// keepWorkerIndexPolicy applies the policy and its binding, at the most
+// stable version the cluster serves, where the cluster does not hold them
+// as rendered.
+func keepWorkerIndexPolicy(ctx context.Context, c *Connection) (applied bool, err error) {
 	gk := schema.GroupKind{Group: admission.Group, Kind: "MutatingAdmissionPolicy"}
 	mapping, err := c.cluster.GetRESTMapper().RESTMapping(gk, admission.Versions...)
 	if meta.IsNoMatchError(err) {
-		return errors.New("the cluster serves no MutatingAdmissionPolicy API (Kubernetes 1.36, or 1.34 and later with the MutatingAdmissionPolicy feature gate and admissionregistration.k8s.io/v1beta1 enabled)")
+		return false, errors.New("the cluster serves no MutatingAdmissionPolicy API (Kubernetes 1.36, or 1.34 and later with the MutatingAdmissionPolicy feature gate and admissionregistration.k8s.io/v1beta1 enabled)")
 	}
 	if err != nil {
-		return fmt.Errorf("cannot find the MutatingAdmissionPolicy API: %w", err)
+		return false, fmt.Errorf("cannot find the MutatingAdmissionPolicy API: %w", err)
 	}
 	policy, binding := admission.WorkerIndexPolicy(mapping.GroupVersionKind.Version)
-	for _, obj := range []client.Object{policy, binding} {
-		if err := c.Client().Patch(ctx, obj, client.Apply, client.FieldOwner(lws.FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // The objects are rendered as unstructured for any served version; typed apply configurations exist for one.
-			return fmt.Errorf("cannot apply %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+	for _, obj := range []*unstructured.Unstructured{policy, binding} {
+		kind := obj.GetKind()
+		intact, err := holds(ctx, c.cluster.GetAPIReader(), obj)
+		if err != nil {
+			return applied, fmt.Errorf("cannot get %s %s: %w", kind, obj.GetName(), err)
 		}
+		if intact {
+			continue
+		}
+		if err := c.Client().Patch(ctx, obj, client.Apply, client.FieldOwner(lws.FieldOwner), client.ForceOwnership); err != nil { //nolint:staticcheck // The objects are rendered as unstructured for any served version; typed apply configurations exist for one.
+			return applied, fmt.Errorf("cannot apply %s %s: %w", kind, obj.GetName(), err)
+		}
+		applied = true
 	}
-	return nil
+	return applied, nil
+}
+
+// holds tells whether the cluster has want with the spec as rendered;
+// fields the API server defaults do not count.
+func holds(ctx context.Context, r client.Reader, want *unstructured.Unstructured) (bool, error) {
+	got := &unstructured.Unstructured{}
+	got.SetGroupVersionKind(want.GroupVersionKind())
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
+	if kerrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return equality.Semantic.DeepDerivative(want.Object["spec"], got.Object["spec"]), nil
 }

@@ -39,7 +39,7 @@ import (
 type Options struct {
 	Debug                  bool          `short:"d" help:"Emit debug logs in addition to info logs."`
 	LeaderElection         bool          `help:"Use leader election, for running several replicas." env:"LEADER_ELECTION"`
-	Poll                   time.Duration `default:"1m" help:"How often each managed resource is checked even without a change; changes in target clusters are watched."`
+	Poll                   time.Duration `default:"1m" help:"How often each managed resource, and the worker-index admission policy of a target cluster, is checked even without a change; changes in target clusters are watched."`
 	Sync                   time.Duration `default:"1h" help:"How often all resources are resynced from the control plane's cache."`
 	MaxReconcileRate       int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift."`
 	MetricsBindAddress     string        `default:":8080" help:"The address the metrics endpoint binds to."`
@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	}
 	cm, err := clusters.New(mgr.GetClient(), remote, func(k clusters.Key, obj client.Object) {
 		enqueuer.Changed(ctx, k.Kind, k.Namespace, k.Name, obj)
-	}, clusters.Options{Logger: log, QPS: o.TargetQPS, Burst: o.TargetBurst, OnRequest: func(k clusters.Key, r *http.Request) {
+	}, clusters.Options{Logger: log, QPS: o.TargetQPS, Burst: o.TargetBurst, PolicyInterval: o.Poll, OnRequest: func(k clusters.Key, r *http.Request) {
 		m.Requested(metrics.Cluster(k.Namespace, k.Name), r.Method)
 	}})
 	if err != nil {
