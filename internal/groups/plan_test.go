@@ -344,3 +344,37 @@ func TestReadyTurnsOnWhenAllAreReadyAndHoldsWhileServing(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupReadyFromItsWorkerPods: a group is ready when its leader and
+// its workers, pods of its worker StatefulSet, are Ready and labelled,
+// without waiting for the StatefulSet controller to count them in its
+// status, which lags at every step of a rolling update.
+func TestGroupReadyFromItsWorkerPods(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(c *cluster)
+		ready int32
+	}{
+		{"StatusNotWrittenYet", func(c *cluster) { c.worker("lws-0").Status = appsv1.StatefulSetStatus{} }, 2},
+		{"WorkerNotReady", func(c *cluster) { c.pod("lws-0-2").Status.Conditions[0].Status = corev1.ConditionFalse }, 1},
+		{"WorkerTerminating", func(c *cluster) { c.pod("lws-0-1").DeletionTimestamp = &now }, 1},
+		{"WorkerMissing", func(c *cluster) { c.pod("lws-0-2").Name = "lws-0-3" }, 1},
+		{"WorkerOfAnotherStatefulSet", func(c *cluster) { c.pod("lws-0-1").OwnerReferences[0].UID = "old-workers" }, 1},
+		{"WorkerUnlabelled", func(c *cluster) { delete(c.pod("lws-0-1").Labels, lws.LabelWorkerIndex) }, 1},
+		{"WorkersBeingDeleted", func(c *cluster) { c.worker("lws-0").DeletionTimestamp = &now }, 1},
+		{"LeaderWithoutSize", func(c *cluster) { delete(c.pod("lws-0").Annotations, lws.AnnotationSize) }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, params(t, 2, 3))
+			c.converge()
+			tc.edit(c)
+			p, err := Compute(&c.State, nil, 1, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Observation.ReadyReplicas; got != tc.ready {
+				t.Errorf("ready groups: got %d, want %d", got, tc.ready)
+			}
+		})
+	}
+}
