@@ -129,12 +129,24 @@ func (e *env) floor(b *testing.B, targets []*testenv.Cluster, l compose.LeaderWo
 // nothing lifts it; what only the provider can give (the per-pod labels,
 // the order of creation) is the provider's cost, which the ratio measures.
 func lwsFloor(ctx context.Context, c *testenv.Cluster, t compose.Target) (testenv.ReadyTimes, error) {
+	return lwsFloorWith(ctx, c, t, testenv.FloorOf)
+}
+
+// lwsReplaceFloor is lwsFloor's objects, replaced once they are ready, as
+// every step of a rolling update replaces groups (testenv.ReplaceFloorOf).
+func lwsReplaceFloor(ctx context.Context, c *testenv.Cluster, t compose.Target) (testenv.ReadyTimes, error) {
+	return lwsFloorWith(ctx, c, t, testenv.ReplaceFloorOf)
+}
+
+type floorFunc func(ctx context.Context, c *testenv.Cluster, pods, statefulSets int, objects func(namespace string) ([]client.Object, error)) (testenv.ReadyTimes, error)
+
+func lwsFloorWith(ctx context.Context, c *testenv.Cluster, t compose.Target, floor floorFunc) (testenv.ReadyTimes, error) {
 	groups, size := int(t.Groups), int(t.Input.Size())
 	workers := 0
 	if size > 1 {
 		workers = groups
 	}
-	return testenv.FloorOf(ctx, c, groups*size, 1+workers, func(ns string) ([]client.Object, error) {
+	return floor(ctx, c, groups*size, 1+workers, func(ns string) ([]client.Object, error) {
 		in := t.Input
 		in.Namespace = ns
 		leader, err := in.LeaderStatefulSet(t.Rollout())

@@ -135,11 +135,8 @@ func sample(name, image string, replicas, size int32) compose.LeaderWorkerSet {
 // its current revision, and Crossplane's Ready condition is True.
 func (e *env) groupsReady(t testing.TB, mr *v1alpha1.RemoteLeaderWorkerSet, groups int32, timeout time.Duration) {
 	t.Helper()
-	testenv.Eventually(t, timeout, fmt.Sprintf("%s: %d groups ready and updated", mr.Name, groups), func(ctx context.Context) (bool, error) {
-		got := &v1alpha1.RemoteLeaderWorkerSet{}
-		if err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mr), got); err != nil {
-			return false, err
-		}
+	what := fmt.Sprintf("%s: %d groups ready and updated", mr.Name, groups)
+	testenv.EventuallyObject(t, e.cp, mr, &v1alpha1.RemoteLeaderWorkerSetList{}, timeout, what, func(got *v1alpha1.RemoteLeaderWorkerSet) (bool, error) {
 		at := got.Status.AtProvider
 		if at.ObservedGeneration != got.Generation || at.ReadyReplicas != groups || at.UpdatedReplicas != groups || got.GetCondition(xpv2.TypeReady).Status != corev1.ConditionTrue {
 			return false, testenv.Pendingf("ready %d, updated %d, Ready %s: %s; Synced %s: %s", at.ReadyReplicas, at.UpdatedReplicas, got.GetCondition(xpv2.TypeReady).Status, got.GetCondition(xpv2.TypeReady).Message, got.GetCondition(xpv2.TypeSynced).Status, got.GetCondition(xpv2.TypeSynced).Message)

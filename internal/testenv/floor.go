@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
@@ -48,27 +49,82 @@ func FloorOf(ctx context.Context, c *Cluster, pods, statefulSets int, objects fu
 		return ReadyTimes{}, err
 	}
 	return TimeToReady(ctx, c, ns.Name, labels.Everything(), pods, statefulSets, func(ctx context.Context) error {
-		var wg sync.WaitGroup
-		errs := make(chan error, len(objs))
-		for _, o := range objs {
-			wg.Go(func() {
-				if err := c.Client.Create(ctx, o); err != nil {
-					errs <- fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			return err
-		}
-		return nil
+		return eachAtOnce(objs, func(o client.Object) error {
+			if err := c.Client.Create(ctx, o); err != nil {
+				return fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
+			}
+			return nil
+		})
 	})
+}
+
+// replacedLabel marks the pods and StatefulSets of ReplaceFloorOf's new
+// template, so that only replacements are timed.
+const replacedLabel = "testenv.lws-crossplane.io/replaced"
+
+// ReplaceFloorOf is the floor of replacing pods rather than creating them,
+// which is what each step of a rolling update does: it creates objects as
+// FloorOf does and, once they are ready, changes the pod template of every
+// StatefulSet among them at once, with maxUnavailable 100%, and waits until
+// every pod has been replaced and is ready. Beyond FloorOf's times, this
+// pays the StatefulSet controller's deletion of the old pods, their
+// termination, and the controller's creation of their successors.
+func ReplaceFloorOf(ctx context.Context, c *Cluster, pods, statefulSets int, objects func(namespace string) ([]client.Object, error)) (ReadyTimes, error) {
+	var objs []client.Object
+	if _, err := FloorOf(ctx, c, pods, statefulSets, func(ns string) ([]client.Object, error) {
+		var err error
+		objs, err = objects(ns)
+		return objs, err
+	}); err != nil {
+		return ReadyTimes{}, fmt.Errorf("creating the pods to replace: %w", err)
+	}
+	replaced := labels.Set{replacedLabel: "true"}
+	return TimeToReady(ctx, c, objs[0].GetNamespace(), replaced.AsSelector(), pods, statefulSets, func(ctx context.Context) error {
+		return eachAtOnce(objs, func(o client.Object) error {
+			sts, ok := o.(*appsv1.StatefulSet)
+			if !ok {
+				return nil
+			}
+			before := sts.DeepCopy()
+			all := intstr.FromString("100%")
+			sts.Labels = labels.Merge(sts.Labels, replaced)
+			sts.Spec.Template.Labels = labels.Merge(sts.Spec.Template.Labels, replaced)
+			sts.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{
+				Type:          appsv1.RollingUpdateStatefulSetStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To[int32](0), MaxUnavailable: &all},
+			}
+			if err := c.Client.Patch(ctx, sts, client.MergeFrom(before)); err != nil {
+				return fmt.Errorf("changing the template of StatefulSet %s: %w", sts.Name, err)
+			}
+			return nil
+		})
+	})
+}
+
+// eachAtOnce calls f on every object concurrently and returns the first
+// error.
+func eachAtOnce(objs []client.Object, f func(client.Object) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(objs))
+	for _, o := range objs {
+		wg.Go(func() {
+			if err := f(o); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	return nil
 }
 
 // TimeToReady starts a clock, calls start, and waits, through watches
 // rather than polling, until the namespace of c holds `pods` ready pods and
-// `statefulSets` ready StatefulSets matching selector, at most 5 minutes.
+// `statefulSets` StatefulSets matching selector with every replica ready and
+// updated, at most 5 minutes.
 func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector labels.Selector, pods, statefulSets int, start func(context.Context) error) (ReadyTimes, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
@@ -104,7 +160,7 @@ func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector lab
 		mu.Lock()
 		defer mu.Unlock()
 		readySts[s.Name] = s.Spec.Replicas != nil && s.Status.ReadyReplicas == *s.Spec.Replicas &&
-			s.Status.ObservedGeneration == s.Generation
+			s.Status.UpdatedReplicas == *s.Spec.Replicas && s.Status.ObservedGeneration == s.Generation
 		if res.StatefulSets == 0 && countTrue(readySts) == statefulSets {
 			res.StatefulSets = time.Since(began)
 			close(stsDone)
@@ -147,7 +203,7 @@ func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector lab
 	return res, nil
 }
 
-// floorStatefulSet is a bare group StatefulSet: Parallel, with the given
+// BareStatefulSet is a bare group StatefulSet: Parallel, with the given
 // first ordinal, like the leader and worker StatefulSets of the design.
 func BareStatefulSet(ns, name string, replicas, start int32) *appsv1.StatefulSet {
 	podLabels := map[string]string{"app": name}
