@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -21,10 +22,14 @@ import (
 )
 
 // unavailable counts the groups below replicas that are not ready: the
-// leader running and ready, and its workers all available.
+// leader running and ready, and as many of its worker StatefulSet's own pods
+// ready as it has replicas. It reads the pods, as the provider does, not the
+// StatefulSet's status, which the StatefulSet controller writes a while
+// after: a group counted by that status is still unavailable when the
+// provider has seen it ready and moved the partition on.
 func (e *env) unavailable(ctx context.Context, name string, replicas int) (int, map[string]types.UID, error) {
 	var pods corev1.PodList
-	if err := e.target.Client.List(ctx, &pods, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: name, lws.LabelWorkerIndex: "0"}); err != nil {
+	if err := e.target.Client.List(ctx, &pods, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: name}); err != nil {
 		return 0, nil, err
 	}
 	var sts appsv1.StatefulSetList
@@ -32,21 +37,25 @@ func (e *env) unavailable(ctx context.Context, name string, replicas int) (int, 
 		return 0, nil, err
 	}
 	ready := map[string]bool{}
+	readyOf := map[types.UID]int32{}
 	uids := map[string]types.UID{}
 	for _, p := range pods.Items {
-		uids[p.Name] = p.UID
-		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		leader := p.Labels[lws.LabelWorkerIndex] == "0"
+		if leader {
+			uids[p.Name] = p.UID
+		}
+		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || !testenv.PodReady(&p) {
 			continue
 		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				ready[p.Name] = true
-			}
+		if owner := metav1.GetControllerOf(&p); leader {
+			ready[p.Name] = true
+		} else if owner != nil {
+			readyOf[owner.UID]++
 		}
 	}
 	workers := map[string]bool{}
 	for _, s := range sts.Items {
-		workers[s.Name] = s.Status.AvailableReplicas == ptr.Deref(s.Spec.Replicas, 1) && s.Status.CurrentRevision == s.Status.UpdateRevision
+		workers[s.Name] = s.DeletionTimestamp == nil && readyOf[s.UID] == ptr.Deref(s.Spec.Replicas, 1)
 	}
 	n := 0
 	for i := range replicas {
