@@ -47,9 +47,9 @@ func (e *env) unavailable(ctx context.Context, name string, replicas int) (int, 
 		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || !testenv.PodReady(&p) {
 			continue
 		}
-		if owner := metav1.GetControllerOf(&p); leader {
+		if leader {
 			ready[p.Name] = true
-		} else if owner != nil {
+		} else if owner := metav1.GetControllerOf(&p); owner != nil {
 			readyOf[owner.UID]++
 		}
 	}
