@@ -8,9 +8,10 @@ import (
 )
 
 // RemoteLeaderWorkerSetParameters is one target cluster's share of a
-// LeaderWorkerSet, rendered by the composition function. The provider runs
-// the LeaderWorkerSet semantics (startup, rollout, restart) over it inside the
-// target cluster.
+// LeaderWorkerSet: its intent, nothing rendered. The provider renders every
+// object from it and runs the LeaderWorkerSet semantics (startup, rollout,
+// restart) inside the target cluster, so that one binary owns rendering and
+// a new rendering reaches running groups only through the provider.
 type RemoteLeaderWorkerSetParameters struct {
 	// Namespace in the target cluster that receives the objects.
 	// +kubebuilder:validation:MinLength=1
@@ -26,12 +27,6 @@ type RemoteLeaderWorkerSetParameters struct {
 	// +kubebuilder:validation:Minimum=0
 	Replicas int32 `json:"replicas"`
 
-	// GroupOffset is the index, across all clusters, of this cluster's first
-	// group. The global partition is applied through it.
-	// +kubebuilder:validation:Minimum=0
-	// +optional
-	GroupOffset int32 `json:"groupOffset,omitempty"`
-
 	// StartupPolicy decides when a group's workers are created.
 	// +kubebuilder:validation:Enum=LeaderCreated;LeaderReady
 	StartupPolicy StartupPolicyType `json:"startupPolicy"`
@@ -46,20 +41,6 @@ type RemoteLeaderWorkerSetParameters struct {
 	// are propagated to the StatefulSets and decide exclusive placement.
 	// +optional
 	Metadata ObjectMetadata `json:"metadata,omitempty"`
-
-	// LeaderStatefulSet is the rendered leader StatefulSet. The provider sets
-	// its replicas and partition.
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:EmbeddedResource
-	LeaderStatefulSet runtime.RawExtension `json:"leaderStatefulSet"`
-
-	// Services are the rendered headless Services shared by all groups. Per
-	// group Services (UniquePerReplica) are rendered by the provider for each
-	// leader pod.
-	// +kubebuilder:validation:items:EmbeddedResource
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +optional
-	Services []runtime.RawExtension `json:"services,omitempty"`
 
 	// GroupRestart is the LeaderWorkerSet's spec.groupRestart, defaulted:
 	// the backoff and budget of group recreations. It is not part of the
@@ -97,7 +78,9 @@ type Revision struct {
 	Key string `json:"key"`
 
 	// Payload holds spec.leaderWorkerTemplate and spec.networkConfig,
-	// defaulted and normalised.
+	// defaulted and normalised: the network config travels in the revision,
+	// as upstream records it in its ControllerRevisions, so that a change of
+	// subdomain policy rolls out like a template change.
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:Type=object
 	Payload runtime.RawExtension `json:"payload"`

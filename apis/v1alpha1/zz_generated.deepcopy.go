@@ -680,14 +680,6 @@ func (in *RemoteLeaderWorkerSetParameters) DeepCopyInto(out *RemoteLeaderWorkerS
 	out.Rollout = in.Rollout
 	in.Revision.DeepCopyInto(&out.Revision)
 	in.Metadata.DeepCopyInto(&out.Metadata)
-	in.LeaderStatefulSet.DeepCopyInto(&out.LeaderStatefulSet)
-	if in.Services != nil {
-		in, out := &in.Services, &out.Services
-		*out = make([]runtime.RawExtension, len(*in))
-		for i := range *in {
-			(*in)[i].DeepCopyInto(&(*out)[i])
-		}
-	}
 	if in.GroupRestart != nil {
 		in, out := &in.GroupRestart, &out.GroupRestart
 		*out = new(GroupRestart)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
@@ -57,8 +58,12 @@ func FuzzPlan(f *testing.F) {
 			return
 		}
 		for _, tg := range targets {
-			in := tg.Input
-			leader, err := in.LeaderStatefulSet(tg.Rollout())
+			fp := &tg.Resource.Spec.ForProvider
+			in, err := groups.CurrentInput(fp)
+			if err != nil {
+				t.Fatalf("Input: %v", err)
+			}
+			leader, err := groups.LeaderStatefulSet(in, tg.Share.Rollout)
 			if err != nil {
 				t.Fatalf("LeaderStatefulSet: %v", err)
 			}

@@ -66,7 +66,7 @@ func aggregate(targets []compose.Target, observed observedSet) status {
 		st.Clusters = append(st.Clusters, cs)
 	}
 	if len(targets) > 0 {
-		st.HPAPodSelector = lws.LeaderPodSelector(targets[0].Input.Name)
+		st.HPAPodSelector = lws.LeaderPodSelector(targets[0].Resource.Spec.ForProvider.Name)
 	}
 	return st
 }

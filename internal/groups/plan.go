@@ -116,14 +116,10 @@ func Compute(s *State, conditions []metav1.Condition, generation int64, now meta
 	if !slices.ContainsFunc(s.Revisions, func(r appsv1.ControllerRevision) bool { return r.Labels[lws.LabelRevisionKey] == key }) {
 		p.Revision = s.newRevision()
 	}
-	if err := p.leader(s, cur.in.Size()); err != nil {
+	if err := p.leader(s, cur); err != nil {
 		return nil, err
 	}
-	services, err := s.desiredServices()
-	if err != nil {
-		return nil, err
-	}
-	for _, svc := range services {
+	for _, svc := range cur.in.Services() {
 		if !s.service(svc.Name) {
 			p.Services = append(p.Services, svc)
 		}
@@ -168,8 +164,8 @@ func (s *State) newRevision() *appsv1.ControllerRevision {
 
 // leader plans the leader StatefulSet's rollout step and whether it must be
 // applied.
-func (p *Plan) leader(s *State, size int32) error {
-	desired, err := s.desiredLeader()
+func (p *Plan) leader(s *State, cur *template) error {
+	desired, err := LeaderStatefulSet(cur.in, s.Params.Rollout)
 	if err != nil {
 		return err
 	}
@@ -185,7 +181,7 @@ func (p *Plan) leader(s *State, size int32) error {
 		observed = &rollout.Leader{Replicas: ptr.Deref(l.Spec.Replicas, 1), Partition: partitionOf(l), SpecReplicas: int32(prev)}
 		changed = l.Labels[lws.LabelRevisionKey] != s.Params.Revision.Key
 	}
-	d := rollout.Next(spec, observed, changed, s.groupStates(observed, size))
+	d := rollout.Next(spec, observed, changed, s.groupStates(observed, cur.in.Size()))
 	desired.Spec.Replicas = &d.Replicas
 	desired.Spec.UpdateStrategy.RollingUpdate.Partition = &d.Partition
 	if s.Leader != nil && upToDate(desired, s.Leader) {

@@ -10,14 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
-	"github.com/lws-crossplane/lws-crossplane/internal/render"
 )
 
 var now = metav1.NewTime(time.Unix(1000, 0))
@@ -43,117 +41,33 @@ func params(t testing.TB, replicas, size int32, edit ...func(*compose.LeaderWork
 	return targets[0].Resource.Spec.ForProvider
 }
 
-// cluster is a target cluster after the provider applied the plan for p and
-// the StatefulSet controller created every pod from the templates.
+// cluster is a simulated target cluster that fails its test when the
+// planner does not converge; with nodes, its scheduler places pods on them.
 type cluster struct {
 	t testing.TB
-	State
+	*Simulation
 }
 
-// pod and worker find objects of the simulated cluster as it is now; the
-// State's own lookups read the index its last plan was computed from.
-func (c *cluster) pod(name string) *corev1.Pod {
-	for i := range c.Pods {
-		if c.Pods[i].Name == name {
-			return &c.Pods[i]
-		}
-	}
-	return nil
-}
+func (c *cluster) pod(name string) *corev1.Pod { return c.Pod(name) }
 
-func (c *cluster) worker(name string) *appsv1.StatefulSet {
-	for i := range c.Workers {
-		if c.Workers[i].Name == name {
-			return &c.Workers[i]
-		}
-	}
-	return nil
-}
+func (c *cluster) worker(name string) *appsv1.StatefulSet { return c.Worker(name) }
 
 func newCluster(t testing.TB, p v1alpha1.RemoteLeaderWorkerSetParameters) *cluster {
-	return &cluster{t: t, State: State{Params: p, Nodes: map[string]*corev1.Node{}}}
+	c := &cluster{t: t, Simulation: NewSimulation(p)}
+	c.Schedule = c.schedule
+	return c
 }
 
-// converge applies plans, and plays StatefulSet controller, scheduler and
-// kubelet, until nothing changes: every pod created, identified, running
-// and ready.
 func (c *cluster) converge() *Plan {
 	c.t.Helper()
-	for range 10 {
-		p, err := Compute(&c.State, nil, 1, now)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		if !p.Changes() {
-			return p
-		}
-		c.apply(p)
+	p, err := c.Converge(now)
+	if err != nil {
+		c.t.Fatal(err)
 	}
-	c.t.Fatal("no convergence after 10 plans")
-	return nil
+	return p
 }
 
-func (c *cluster) apply(p *Plan) {
-	if p.Revision != nil {
-		c.Revisions = append(c.Revisions, *p.Revision)
-	}
-	if p.Leader != nil {
-		l := p.Leader.DeepCopy()
-		l.UID = "leader-sts"
-		l.Status.Replicas = *l.Spec.Replicas
-		c.Leader = l
-		c.syncLeaderPods()
-	}
-	for _, svc := range p.Services {
-		c.Services = append(c.Services, *svc)
-	}
-	for _, w := range p.Workers {
-		w := w.DeepCopy()
-		w.UID = types.UID(w.Name + "-workers")
-		w.Status = appsv1.StatefulSetStatus{AvailableReplicas: *w.Spec.Replicas, CurrentRevision: "r", UpdateRevision: "r"}
-		c.Workers = append(c.Workers, *w)
-		for j := 1; j <= int(*w.Spec.Replicas); j++ {
-			c.Pods = append(c.Pods, c.podFrom(w.Spec.Template, w.Name+"-"+itoa(j), w.Spec.ServiceName, j, metav1.OwnerReference{Kind: "StatefulSet", Name: w.Name, UID: w.UID, Controller: ptr.To(true)}))
-		}
-	}
-	for _, id := range p.Identities {
-		pod := c.pod(id.Pod.Name)
-		for k, v := range id.Labels {
-			pod.Labels[k] = v
-		}
-		for k, v := range id.Annotations {
-			pod.Annotations[k] = v
-		}
-		pod.Spec.SchedulingGates = nil
-		id.Place(&pod.Spec)
-		if pod.Spec.NodeName = c.schedule(pod); pod.Spec.NodeName == "" {
-			continue
-		}
-		pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
-	}
-}
-
-// syncLeaderPods creates the leader pods the StatefulSet asks for, from its
-// template, as the StatefulSet controller does.
-func (c *cluster) syncLeaderPods() {
-	for i := range int(*c.Leader.Spec.Replicas) {
-		name := lws.LeaderPodName(c.Params.Name, i)
-		if c.pod(name) == nil {
-			c.Pods = append(c.Pods, c.podFrom(c.Leader.Spec.Template, name, c.Leader.Spec.ServiceName, i, metav1.OwnerReference{Kind: "StatefulSet", Name: c.Leader.Name, UID: c.Leader.UID, Controller: ptr.To(true)}))
-		}
-	}
-}
-
-func (c *cluster) podFrom(t corev1.PodTemplateSpec, name, subdomain string, ordinal int, owner metav1.OwnerReference) corev1.Pod {
-	pod := corev1.Pod{ObjectMeta: *t.ObjectMeta.DeepCopy(), Spec: *t.Spec.DeepCopy()}
-	pod.Name, pod.Namespace, pod.UID = name, c.Params.Namespace, types.UID(name)
-	pod.Labels[render.LabelStatefulSetPodName] = name
-	pod.Labels[render.LabelPodIndex] = itoa(ordinal)
-	pod.Spec.Hostname, pod.Spec.Subdomain = name, subdomain
-	pod.OwnerReferences = []metav1.OwnerReference{owner}
-	pod.Status.Phase = corev1.PodPending
-	return pod
-}
+func (c *cluster) apply(p *Plan) { c.Apply(p) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 

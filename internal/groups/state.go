@@ -10,7 +10,6 @@
 package groups
 
 import (
-	"encoding/json"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -65,22 +64,11 @@ type revisions map[string]*template
 func (s *State) revisions() (revisions, error) {
 	out := revisions{}
 	add := func(key string, payload []byte) error {
-		t, err := revision.Decode(payload)
+		in, err := Input(&s.Params, key, payload)
 		if err != nil {
-			return fmt.Errorf("revision %s: %w", key, err)
+			return err
 		}
-		if t.LeaderWorkerTemplate.Size == nil {
-			return fmt.Errorf("revision %s is not a LeaderWorkerSet template", key)
-		}
-		spec := revision.Apply(&v1alpha1.LeaderWorkerSetSpec{Replicas: &s.Params.Replicas, StartupPolicy: s.Params.StartupPolicy}, t)
-		out[key] = &template{key: key, in: render.Input{
-			Name:        s.Params.Name,
-			Namespace:   s.Params.Namespace,
-			Labels:      s.Params.Metadata.Labels,
-			Annotations: s.Params.Metadata.Annotations,
-			Spec:        spec,
-			RevisionKey: key,
-		}}
+		out[key] = &template{key: key, in: in}
 		return nil
 	}
 	for _, r := range s.Revisions {
@@ -90,30 +78,45 @@ func (s *State) revisions() (revisions, error) {
 			}
 		}
 	}
-	cur := s.Params.Revision
-	return out, add(cur.Key, cur.Payload.Raw)
-}
-
-// desiredLeader is the rendered leader StatefulSet of the managed resource.
-func (s *State) desiredLeader() (*appsv1.StatefulSet, error) {
-	sts := &appsv1.StatefulSet{}
-	if err := json.Unmarshal(s.Params.LeaderStatefulSet.Raw, sts); err != nil {
-		return nil, fmt.Errorf("cannot decode the rendered leader StatefulSet: %w", err)
+	in, err := CurrentInput(&s.Params)
+	if err != nil {
+		return nil, err
 	}
-	return sts, nil
-}
-
-// desiredServices are the rendered shared Services.
-func (s *State) desiredServices() ([]*corev1.Service, error) {
-	out := make([]*corev1.Service, 0, len(s.Params.Services))
-	for _, raw := range s.Params.Services {
-		svc := &corev1.Service{}
-		if err := json.Unmarshal(raw.Raw, svc); err != nil {
-			return nil, fmt.Errorf("cannot decode a rendered Service: %w", err)
-		}
-		out = append(out, svc)
-	}
+	out[in.RevisionKey] = &template{key: in.RevisionKey, in: in}
 	return out, nil
+}
+
+// Input is what renders a managed resource's objects from one of its
+// revisions: the one place where the provider's intent becomes a
+// render.Input, for the provider and for `lws render --objects` alike.
+func Input(p *v1alpha1.RemoteLeaderWorkerSetParameters, key string, payload []byte) (render.Input, error) {
+	t, err := revision.Decode(payload)
+	if err != nil {
+		return render.Input{}, fmt.Errorf("revision %s: %w", key, err)
+	}
+	if t.LeaderWorkerTemplate.Size == nil {
+		return render.Input{}, fmt.Errorf("revision %s is not a LeaderWorkerSet template", key)
+	}
+	return render.Input{
+		Name:        p.Name,
+		Namespace:   p.Namespace,
+		Labels:      p.Metadata.Labels,
+		Annotations: p.Metadata.Annotations,
+		Spec:        revision.Apply(&v1alpha1.LeaderWorkerSetSpec{Replicas: &p.Replicas, StartupPolicy: p.StartupPolicy}, t),
+		RevisionKey: key,
+	}, nil
+}
+
+// CurrentInput renders the managed resource's current revision.
+func CurrentInput(p *v1alpha1.RemoteLeaderWorkerSetParameters) (render.Input, error) {
+	return Input(p, p.Revision.Key, p.Revision.Payload.Raw)
+}
+
+// LeaderStatefulSet renders a revision's leader StatefulSet at a rollout
+// budget, as first created; the provider's rollout step then sets its
+// replicas and partition.
+func LeaderStatefulSet(in render.Input, b v1alpha1.RolloutBudget) (*appsv1.StatefulSet, error) {
+	return in.LeaderStatefulSet(render.Rollout{Replicas: *in.Spec.Replicas, Partition: b.Partition, MaxUnavailable: b.MaxUnavailable, MaxSurge: b.MaxSurge})
 }
 
 func (s *State) worker(name string) *appsv1.StatefulSet { return s.idx.workers[name] }

@@ -14,9 +14,11 @@ import (
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"google.golang.org/protobuf/types/known/structpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/function"
+	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/kube"
 )
 
@@ -53,10 +55,11 @@ func Composed(obj map[string]any) ([]ClusterObject, error) {
 }
 
 // Objects returns the Kubernetes objects a claim or composite resource runs
-// as in each target cluster: the leader StatefulSet, the Services and every
-// group's worker StatefulSet, as created before any rollout. Exclusive
-// placement's nodeSelector on workers depends on where the leader is
-// scheduled, so it does not show here.
+// as in each target cluster, as the provider plans them for an empty cluster
+// whose pods all start (groups.Simulation): the template revision, the
+// leader StatefulSet, the Services and every group's worker StatefulSet.
+// Exclusive placement's nodeSelector on workers depends on where the leader
+// is scheduled, so it does not show here.
 func Objects(obj map[string]any) ([]ClusterObject, error) {
 	l, err := compose.Read(obj)
 	if err != nil {
@@ -67,45 +70,44 @@ func Objects(obj map[string]any) ([]ClusterObject, error) {
 		return nil, err
 	}
 	var out []ClusterObject
-	add := func(cluster string, o any) error {
-		m, err := kube.ToMap(o)
-		if err != nil {
-			return err
-		}
-		out = append(out, ClusterObject{Cluster: cluster, Object: m})
-		return nil
-	}
 	for _, t := range targets {
-		in := t.Input
-		leader, err := in.LeaderStatefulSet(t.Rollout())
-		if err != nil {
-			return nil, err
+		c := groups.NewSimulation(t.Resource.Spec.ForProvider)
+		if _, err := c.Converge(metav1.Now()); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", t.Cluster, err)
 		}
-		if err := add(t.Cluster, leader); err != nil {
-			return nil, err
+		objs := []any{}
+		for i := range c.Revisions {
+			objs = append(objs, &c.Revisions[i])
 		}
-		for _, svc := range in.Services() {
-			if err := add(t.Cluster, svc); err != nil {
-				return nil, err
-			}
+		if c.Leader != nil {
+			objs = append(objs, c.Leader)
 		}
-		for g := range int(t.Groups) {
-			if in.UniquePerReplica() {
-				if err := add(t.Cluster, in.GroupService(g)); err != nil {
-					return nil, err
-				}
-			}
-			if in.Size() < 2 {
-				continue
-			}
-			w, err := in.WorkerStatefulSet(g, "")
+		for i := range c.Services {
+			objs = append(objs, &c.Services[i])
+		}
+		for i := range c.Workers {
+			objs = append(objs, &c.Workers[i])
+		}
+		for _, o := range objs {
+			m, err := kube.ToMap(o)
 			if err != nil {
 				return nil, err
 			}
-			if err := add(t.Cluster, w); err != nil {
-				return nil, err
-			}
+			out = append(out, ClusterObject{Cluster: t.Cluster, Object: asPlanned(m)})
 		}
 	}
 	return out, nil
+}
+
+// asPlanned drops what the simulated cluster, not the provider, gave an
+// object: its UID, its owners' UIDs and its status.
+func asPlanned(m map[string]any) map[string]any {
+	delete(m, "status")
+	meta, _ := m["metadata"].(map[string]any)
+	delete(meta, "uid")
+	owners, _ := meta["ownerReferences"].([]any)
+	for _, o := range owners {
+		delete(o.(map[string]any), "uid")
+	}
+	return m
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
@@ -141,15 +142,20 @@ func lwsReplaceFloor(ctx context.Context, c *testenv.Cluster, t compose.Target) 
 type floorFunc func(ctx context.Context, c *testenv.Cluster, pods, statefulSets int, objects func(namespace string) ([]client.Object, error)) (testenv.ReadyTimes, error)
 
 func lwsFloorWith(ctx context.Context, c *testenv.Cluster, t compose.Target, floor floorFunc) (testenv.ReadyTimes, error) {
-	groups, size := int(t.Groups), int(t.Input.Size())
+	fp := &t.Resource.Spec.ForProvider
+	in, err := groups.CurrentInput(fp)
+	if err != nil {
+		return testenv.ReadyTimes{}, err
+	}
+	n, size := int(t.Groups), int(in.Size())
 	workers := 0
 	if size > 1 {
-		workers = groups
+		workers = n
 	}
-	return floor(ctx, c, groups*size, 1+workers, func(ns string) ([]client.Object, error) {
-		in := t.Input
+	return floor(ctx, c, n*size, 1+workers, func(ns string) ([]client.Object, error) {
+		in := in
 		in.Namespace = ns
-		leader, err := in.LeaderStatefulSet(t.Rollout())
+		leader, err := groups.LeaderStatefulSet(in, t.Share.Rollout)
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,7 @@ import (
 // configuration's dependsOn names the others there.
 const (
 	Prefix  = "xpkg.crossplane.io/lws-crossplane/"
-	Version = "v0.1.0"
+	Version = "v0.2.0"
 )
 
 // Package names, which are also the names of their package files and of

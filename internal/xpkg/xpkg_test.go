@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"sigs.k8s.io/yaml"
 )
 
 // binary writes a stand-in for a function or provider binary.
@@ -95,5 +96,39 @@ func TestRewriteNamesTheLocalRegistry(t *testing.T) {
 	want := map[string]string{"xpkg.crossplane.io/lws-crossplane/": "127.0.0.1:5000/lws-crossplane/"}
 	if got := r.Rewrite(); len(got) != 1 || got[Prefix] != want[Prefix] {
 		t.Errorf("Rewrite() = %v, want %v", got, want)
+	}
+}
+
+// TestConfigurationPinsThisRelease: the configuration depends on the function
+// and provider of its own release, exactly, so that the two sides of the
+// managed resource never come from different releases.
+func TestConfigurationPinsThisRelease(t *testing.T) {
+	b, err := os.ReadFile("../../package/configuration/crossplane.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Spec struct {
+			DependsOn []struct {
+				Function, Provider, Version string
+			} `json:"dependsOn"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &meta); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{Prefix + Function: true, Prefix + Provider: true}
+	for _, d := range meta.Spec.DependsOn {
+		pkg := d.Function + d.Provider
+		if !want[pkg] {
+			t.Errorf("unexpected dependency %s", pkg)
+		}
+		delete(want, pkg)
+		if d.Version != Version {
+			t.Errorf("%s: version %q, want exactly %q", pkg, d.Version, Version)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing dependencies: %v", want)
 	}
 }
