@@ -25,6 +25,15 @@ type ProviderConfigSpec struct {
 	// +kubebuilder:default=Patch
 	// +optional
 	WorkerLabels WorkerLabelsPolicy `json:"workerLabels,omitempty"`
+
+	// TopologyKeys are the node labels whose values are the cluster's
+	// topology domains (accelerator islands), for which the cluster's
+	// TargetCluster reports room. Default: cloud.google.com/gke-nodepool
+	// and topology.kubernetes.io/zone.
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=set
+	// +optional
+	TopologyKeys []string `json:"topologyKeys,omitempty"`
 }
 
 // WorkerLabelsPolicy is how worker pods get their worker-index label.

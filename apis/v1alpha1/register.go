@@ -33,6 +33,8 @@ var (
 	ProviderConfigGroupVersionKind          = SchemeGroupVersion.WithKind(ProviderConfigKind)
 	ClusterProviderConfigKind               = reflect.TypeFor[ClusterProviderConfig]().Name()
 	ClusterProviderConfigGroupVersionKind   = SchemeGroupVersion.WithKind(ClusterProviderConfigKind)
+	TargetClusterKind                       = reflect.TypeFor[TargetCluster]().Name()
+	TargetClusterGroupVersionKind           = SchemeGroupVersion.WithKind(TargetClusterKind)
 	ProviderConfigUsageKind                 = reflect.TypeFor[ProviderConfigUsage]().Name()
 	ProviderConfigUsageGroupVersionKind     = SchemeGroupVersion.WithKind(ProviderConfigUsageKind)
 	ProviderConfigUsageListKind             = reflect.TypeFor[ProviderConfigUsageList]().Name()
@@ -47,5 +49,6 @@ func init() {
 		&ProviderConfig{}, &ProviderConfigList{},
 		&ClusterProviderConfig{}, &ClusterProviderConfigList{},
 		&ProviderConfigUsage{}, &ProviderConfigUsageList{},
+		&TargetCluster{}, &TargetClusterList{},
 	)
 }

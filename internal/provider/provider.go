@@ -32,6 +32,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
 	"github.com/lws-crossplane/lws-crossplane/internal/controller/config"
 	"github.com/lws-crossplane/lws-crossplane/internal/controller/remoteleaderworkerset"
+	"github.com/lws-crossplane/lws-crossplane/internal/controller/targetcluster"
 	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
 )
 
@@ -47,6 +48,7 @@ type Options struct {
 	TargetQPS              float32       `default:"200" help:"Client-side rate limit of requests per second to each target cluster."`
 	TargetBurst            int           `default:"400" help:"Burst above --target-qps allowed to each target cluster."`
 	StatusInterval         time.Duration `default:"2s" help:"Shortest time between status writes of a managed resource that change only its group counts; conditions are written at once."`
+	ObserveInterval        time.Duration `default:"5s" help:"How often each target cluster's TargetCluster (reachability and room for groups) is observed; it is written only when it changed, so at most once per interval."`
 	ChangeBatchPeriod      time.Duration `default:"50ms" help:"A change in a target cluster reconciles its managed resource at once; changes that follow within this period share one reconcile at its end. 0 reconciles at every change."`
 
 	// LogOutput receives the logs; standard error when nil.
@@ -130,6 +132,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	}
 	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer, m, o.StatusInterval); err != nil {
 		return fmt.Errorf("cannot set up the RemoteLeaderWorkerSet controller: %w", err)
+	}
+	if err := targetcluster.Setup(mgr, cm, o.ObserveInterval, log); err != nil {
+		return err
 	}
 	return mgr.Start(ctx)
 }

@@ -93,7 +93,7 @@ func (e *env) run(t testing.TB) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, ChangeBatchPeriod: 50 * time.Millisecond, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard})
+		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, ObserveInterval: observeInterval, ChangeBatchPeriod: 50 * time.Millisecond, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard})
 	}()
 	return sync.OnceFunc(func() {
 		cancel()

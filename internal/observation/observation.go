@@ -1,0 +1,127 @@
+// Package observation computes what placement needs to know of a target
+// cluster from its nodes and the pods of its LeaderWorkerSets: how many
+// nodes are ready, how many of those run none of our pods, their extended
+// resources, and the same per topology domain (accelerator island). It is
+// pure; the provider keeps the result in a TargetCluster's status.
+package observation
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+)
+
+// DefaultTopologyKeys are the node labels whose values form topology
+// domains when a provider config names none: GKE's node pool (the
+// accelerator island of a TPU slice or a GPU pool) and the zone.
+var DefaultTopologyKeys = []string{"cloud.google.com/gke-nodepool", corev1.LabelTopologyZone}
+
+// room is the capacity of a set of nodes.
+type room struct {
+	ready, free int32
+	allocatable corev1.ResourceList
+}
+
+func (r *room) add(n *corev1.Node, free bool) {
+	r.ready++
+	if !free {
+		return
+	}
+	r.free++
+	for name, q := range n.Status.Allocatable {
+		if !Extended(name) || q.IsZero() {
+			continue
+		}
+		if r.allocatable == nil {
+			r.allocatable = corev1.ResourceList{}
+		}
+		sum := r.allocatable[name]
+		sum.Add(q)
+		r.allocatable[name] = sum
+	}
+}
+
+// Of observes a cluster. pods are the pods of its LeaderWorkerSets (the
+// provider's cache holds only those); keys are the topology keys whose
+// domains are reported. Capacity, reachability and contact time are left
+// to the caller.
+func Of(nodes []corev1.Node, pods []corev1.Pod, keys []string) v1alpha1.TargetClusterStatus {
+	busy := map[string]bool{}
+	for i := range pods {
+		if p := &pods[i]; p.Spec.NodeName != "" && !finished(p) {
+			busy[p.Spec.NodeName] = true
+		}
+	}
+	type domainKey struct{ key, value string }
+	var total room
+	domains := map[domainKey]*room{}
+	st := v1alpha1.TargetClusterStatus{Nodes: int32(len(nodes))}
+	for i := range nodes {
+		n := &nodes[i]
+		if !Schedulable(n) {
+			continue
+		}
+		free := !busy[n.Name]
+		total.add(n, free)
+		for _, k := range keys {
+			v, ok := n.Labels[k]
+			if !ok {
+				continue
+			}
+			d := domains[domainKey{k, v}]
+			if d == nil {
+				d = &room{}
+				domains[domainKey{k, v}] = d
+			}
+			d.add(n, free)
+		}
+	}
+	st.ReadyNodes, st.FreeNodes, st.Allocatable = total.ready, total.free, total.allocatable
+	for k, r := range domains {
+		st.Domains = append(st.Domains, v1alpha1.TopologyDomain{Key: k.key, Value: k.value, ReadyNodes: r.ready, FreeNodes: r.free, Allocatable: r.allocatable})
+	}
+	slices.SortFunc(st.Domains, func(a, b v1alpha1.TopologyDomain) int {
+		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Value, b.Value))
+	})
+	return st
+}
+
+// Schedulable: the node is Ready and not cordoned. Taints are not looked
+// at: whether a pod tolerates them is the pod's, and a node that is not
+// ready is tainted for it anyway.
+func Schedulable(n *corev1.Node) bool {
+	if n.Spec.Unschedulable {
+		return false
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// Extended tells an extended resource (nvidia.com/gpu, google.com/tpu)
+// from the native ones: it is named in a domain outside kubernetes.io.
+func Extended(name corev1.ResourceName) bool {
+	domain, _, ok := strings.Cut(string(name), "/")
+	return ok && domain != "kubernetes.io" && !strings.HasSuffix(domain, ".kubernetes.io") && !strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix)
+}
+
+func finished(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+}
+
+// Same tells whether two observations report the same room, ignoring
+// reachability and contact time: what decides whether it is written.
+func Same(a, b v1alpha1.TargetClusterStatus) bool {
+	a.LastContactTime, b.LastContactTime = nil, nil
+	a.Conditions, b.Conditions = nil, nil
+	a.ProviderConfigRef, b.ProviderConfigRef = nil, nil
+	return equality.Semantic.DeepEqual(a, b)
+}
