@@ -206,6 +206,28 @@ type Placement struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	Clusters []ClusterTarget `json:"clusters,omitempty"`
+
+	// Failover moves the groups of a cluster the provider cannot reach to
+	// the other clusters. Without it, a lost cluster's groups are only
+	// reported missing.
+	// +optional
+	Failover *Failover `json:"failover,omitempty"`
+}
+
+// Failover decides when a lost cluster's groups are created elsewhere. When
+// the cluster returns it gets its share back (failback), and the groups
+// created for it elsewhere go once its own are ready again, so that the
+// LeaderWorkerSet converges to its placement and never has fewer ready
+// groups than during the failover.
+type Failover struct {
+	// AfterSeconds is how long a cluster must stay unreachable before its
+	// groups are created in the other clusters, within their room; a
+	// cluster that blinks for less moves nothing. Nothing in the lost
+	// cluster is deleted while it cannot be reached.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:default=60
+	// +optional
+	AfterSeconds *int32 `json:"afterSeconds,omitempty"`
 }
 
 // ClusterTarget is one target cluster and its share of the groups.
@@ -309,6 +331,32 @@ type ClusterStatus struct {
 	// Message explains a cluster that is not ready or not synced.
 	// +optional
 	Message string `json:"message,omitempty"`
+
+	// Reachable is the cluster's TargetCluster Reachable condition status:
+	// whether the provider reaches it. Empty when it has none.
+	// +optional
+	Reachable string `json:"reachable,omitempty"`
+
+	// LostSince is when the cluster was first seen unreachable, kept while
+	// it stays so: placement moves its groups once it has been lost for
+	// spec.placement.failover.afterSeconds.
+	// +optional
+	LostSince *metav1.Time `json:"lostSince,omitempty"`
+
+	// FailedOver: the cluster's groups were moved to the others because it
+	// was lost, and have not come back yet.
+	// +optional
+	FailedOver bool `json:"failedOver,omitempty"`
+
+	// Capacity is how many groups of this LeaderWorkerSet the cluster can
+	// run: those it runs and those its free room fits, by its
+	// TargetCluster. Absent when nothing bounds it.
+	// +optional
+	Capacity *int32 `json:"capacity,omitempty"`
+
+	// Revision is the template revision the cluster's groups are given.
+	// +optional
+	Revision string `json:"revision,omitempty"`
 }
 
 // StartupPolicyType decides when workers are created.

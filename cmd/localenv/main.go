@@ -27,6 +27,9 @@ type CLI struct {
 	Up   UpCmd   `cmd:"" help:"Start the environment and apply the examples; runs until interrupted or 'down'."`
 	Down DownCmd `cmd:"" help:"Stop a running environment."`
 
+	Pause  PauseCmd  `cmd:"" help:"Stop a target cluster's API server (SIGSTOP), as if its control plane went away; its pods keep running."`
+	Resume ResumeCmd `cmd:"" help:"Let a paused target cluster's API server run again."`
+
 	Packages PackagesCmd `cmd:"" help:"Build the function, provider and configuration packages with the crossplane CLI."`
 }
 
@@ -71,6 +74,9 @@ func (u *UpCmd) Run(cli *CLI) error {
 	}
 	defer env.Down() //nolint:errcheck // Best effort on the way out.
 	if err := os.WriteFile(pidFile(cli.Dir), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	if err := env.RecordAPIServers(cli.Dir); err != nil {
 		return err
 	}
 	for name, kc := range env.Kubeconfigs() {
@@ -128,6 +134,34 @@ func (u *UpCmd) Run(cli *CLI) error {
 			announced = true
 		}
 	}
+}
+
+// PauseCmd pauses a target cluster.
+type PauseCmd struct {
+	Cluster string `arg:"" help:"The target cluster, e.g. eu-west."`
+}
+
+// Run pauses the cluster's API server.
+func (p *PauseCmd) Run(cli *CLI) error {
+	if err := localenv.Pause(cli.Dir, p.Cluster); err != nil {
+		return err
+	}
+	fmt.Printf("Paused the API server of %s; `go run ./cmd/localenv resume %s` lets it run again.\n", p.Cluster, p.Cluster)
+	return nil
+}
+
+// ResumeCmd resumes a paused target cluster.
+type ResumeCmd struct {
+	Cluster string `arg:"" help:"The target cluster, e.g. eu-west."`
+}
+
+// Run resumes the cluster's API server.
+func (r *ResumeCmd) Run(cli *CLI) error {
+	if err := localenv.Resume(cli.Dir, r.Cluster); err != nil {
+		return err
+	}
+	fmt.Printf("Resumed the API server of %s.\n", r.Cluster)
+	return nil
 }
 
 // DownCmd stops the environment.

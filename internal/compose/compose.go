@@ -10,6 +10,7 @@ package compose
 
 import (
 	"strings"
+	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,31 +41,48 @@ type Target struct {
 }
 
 // Plan defaults and validates a LeaderWorkerSet and writes one managed
-// resource per target cluster. previous, when known, is the template of the
-// revision already running, against which the update rules are checked.
+// resource per target cluster, shared as its placement says. previous, when
+// known, is the template of the revision already running, against which the
+// update rules are checked.
 func Plan(l LeaderWorkerSet, previous *revision.Template) ([]Target, error) {
+	p, err := PlanObserved(l, previous, nil, time.Time{})
+	return p.Targets, err
+}
+
+// Placement is a LeaderWorkerSet planned by what is observed of its
+// clusters.
+type Placement struct {
+	Targets []Target
+	// Lost, Short and Recheck are placement's: see placement.Placed.
+	Lost, Short []string
+	Recheck     time.Duration
+}
+
+// PlanObserved is Plan with the groups placed by what is observed of each
+// cluster at now (placement.Place): capacity and failover.
+func PlanObserved(l LeaderWorkerSet, previous *revision.Template, observed map[string]placement.Observed, now time.Time) (Placement, error) {
 	spec := lws.Default(&l.Spec)
 	if err := lws.Validate(l.Name, l.Annotations, spec); err != nil {
-		return nil, err
+		return Placement{}, err
 	}
 	if previous != nil {
 		if err := lws.ValidateUpdate(revision.Apply(spec, *previous), spec); err != nil {
-			return nil, err
+			return Placement{}, err
 		}
 	}
 	payload, key, err := revision.Compute(spec)
 	if err != nil {
-		return nil, err
+		return Placement{}, err
 	}
-	shares, err := placement.Split(spec)
+	placed, err := placement.Place(spec, placement.DemandOf(spec, l.Annotations[lws.AnnotationExclusiveTopology]), observed, now)
 	if err != nil {
-		return nil, err
+		return Placement{}, err
 	}
-	targets := make([]Target, 0, len(shares))
-	for _, sh := range shares {
-		targets = append(targets, target(l, spec, sh, payload, key))
+	p := Placement{Lost: placed.Lost, Short: placed.Short, Recheck: placed.Recheck}
+	for _, sh := range placed.Shares {
+		p.Targets = append(p.Targets, target(l, spec, sh, payload, key))
 	}
-	return targets, nil
+	return p, nil
 }
 
 func target(l LeaderWorkerSet, spec *v1alpha1.LeaderWorkerSetSpec, sh placement.Share, payload []byte, key string) Target {

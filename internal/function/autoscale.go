@@ -37,7 +37,11 @@ func autoscaled(l compose.LeaderWorkerSet, observed observedSet) compose.LeaderW
 	}
 	spec := *l.Spec.DeepCopy()
 	spec.Replicas = ptr.To(total)
-	spec.Placement = &v1alpha1.Placement{Clusters: clusters}
+	spec.Placement = l.Spec.Placement.DeepCopy()
+	if spec.Placement == nil {
+		spec.Placement = &v1alpha1.Placement{}
+	}
+	spec.Placement.Clusters = clusters
 	l.Spec = spec
 	return l
 }

@@ -50,8 +50,7 @@ func benchXR(replicas, size, clusters int) string {
 }
 
 // BenchmarkRunFunction measures one RunFunction call. The function renders
-// each cluster's leader StatefulSet and Services, never per-group objects, so
-// its cost must not grow with replicas.
+// nothing (the provider does), so its cost must not grow with replicas.
 func BenchmarkRunFunction(b *testing.B) {
 	shapes(b, func(b *testing.B, xr *structpb.Struct) {
 		f := function.New(logging.NewNopLogger())
@@ -65,9 +64,9 @@ func BenchmarkRunFunction(b *testing.B) {
 	})
 }
 
-// BenchmarkRender measures rendering every object of every cluster: each
-// leader StatefulSet, Service and group's worker StatefulSet, as the
-// provider and `lws render --objects` do. It grows with replicas.
+// BenchmarkRender measures `lws render --objects`: the provider's planner
+// taking a simulated empty cluster to every group running, for every
+// cluster. It grows with replicas.
 func BenchmarkRender(b *testing.B) {
 	shapes(b, func(b *testing.B, xr *structpb.Struct) {
 		obj := xr.AsMap()

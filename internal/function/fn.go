@@ -14,6 +14,7 @@ import (
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/response"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
@@ -75,9 +76,15 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	l, err := compose.Read(oxr.Resource.Object)
 	if err == nil {
-		var targets []compose.Target
-		if targets, err = compose.Plan(autoscaled(l, clusters), clusters.template()); err == nil {
-			err = f.respond(req, rsp, targets, clusters)
+		var p compose.Placement
+		if p, err = plan(req, oxr.Resource.Object, l, clusters); err == nil {
+			rsp.Requirements = requirements(l)
+			// Called again once a decision falls due (rounded up, so
+			// that it has), instead of at the next poll.
+			if due := p.Recheck.Truncate(time.Second) + time.Second; p.Recheck > 0 && due < ttl(in) {
+				rsp.Meta.Ttl = durationpb.New(due)
+			}
+			err = f.respond(req, rsp, p, clusters)
 		}
 	}
 	if err != nil {
@@ -87,14 +94,35 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
+// plan places the LeaderWorkerSet by what is observed of its clusters now.
+func plan(req *fnv1.RunFunctionRequest, xr map[string]any, l compose.LeaderWorkerSet, clusters observedSet) (compose.Placement, error) {
+	mem, err := remembered(xr)
+	if err != nil {
+		return compose.Placement{}, err
+	}
+	obs, err := observations(req, l, clusters, mem)
+	if err != nil {
+		return compose.Placement{}, err
+	}
+	return compose.PlanObserved(autoscaled(l, clusters), clusters.template(), obs, time.Now())
+}
+
 // respond sets the desired managed resources, passing through those of
-// earlier pipeline steps, and the composite resource's status.
-func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, targets []compose.Target, clusters observedSet) error {
+// earlier pipeline steps, and the composite resource's status. The managed
+// resource of a cluster lost to a failover is desired as it was observed:
+// nothing is deleted or changed there while it cannot be read.
+func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, p compose.Placement, clusters observedSet) error {
+	targets := p.Targets
 	desired, err := request.GetDesiredComposedResources(req)
 	if err != nil {
 		return errors.Join(errors.New("cannot get desired composed resources"), err)
 	}
 	for _, t := range targets {
+		if mr, ok := clusters[t.Cluster]; ok && t.Keep {
+			t.Resource = kept(mr)
+		} else if t.Keep {
+			continue // Never created: nothing to keep.
+		}
 		dcd, err := desiredComposed(t, clusters)
 		if err != nil {
 			return err
@@ -109,7 +137,7 @@ func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRe
 	if err != nil {
 		return errors.Join(errors.New("cannot get desired composite resource"), err)
 	}
-	st := aggregate(targets, clusters)
+	st := aggregate(p, clusters)
 	if err := dxr.Resource.SetValue("status", st.object()); err != nil {
 		return errors.Join(errors.New("cannot set composite resource status"), err)
 	}

@@ -165,10 +165,13 @@ func TestRunFunctionReadsStatusBack(t *testing.T) {
 		t.Errorf("a managed resource whose provider reports Ready is ready; got %v", got)
 	}
 	st := rsp.GetDesired().GetComposite().GetResource().AsMap()["status"].(map[string]any)
+	mr := rsp.GetDesired().GetResources()["cluster-default"].GetResource().AsMap()
+	key := mr["spec"].(map[string]any)["forProvider"].(map[string]any)["revision"].(map[string]any)["key"]
 	want := map[string]any{
 		"readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2),
 		"hpaPodSelector": "leaderworkerset.sigs.k8s.io/name=test-sample,leaderworkerset.sigs.k8s.io/worker-index=0",
-		"clusters":       []any{map[string]any{"name": "default", "groups": float64(2), "readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2), "ready": "True", "synced": "True"}},
+		"clusters": []any{map[string]any{"name": "default", "groups": float64(2), "readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2), "ready": "True", "synced": "True",
+			"revision": key}},
 	}
 	if diff := cmp.Diff(want, st); diff != "" {
 		t.Errorf("status: -want, +got:\n%s", diff)

@@ -9,6 +9,7 @@ import (
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
@@ -64,4 +65,13 @@ func desiredComposed(t compose.Target, observed observedSet) (*resource.DesiredC
 		dcd.Ready = resource.ReadyTrue
 	}
 	return dcd, nil
+}
+
+// kept is a managed resource desired as it was observed.
+func kept(mr *v1alpha1.RemoteLeaderWorkerSet) *v1alpha1.RemoteLeaderWorkerSet {
+	return &v1alpha1.RemoteLeaderWorkerSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.RemoteLeaderWorkerSetKind},
+		ObjectMeta: metav1.ObjectMeta{Name: mr.Name, Namespace: mr.Namespace},
+		Spec:       *mr.Spec.DeepCopy(),
+	}
 }

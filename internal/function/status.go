@@ -1,8 +1,10 @@
 package function
 
 import (
+	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -27,16 +29,33 @@ type status struct {
 	// False; exhausted are the messages of those where it is True.
 	budget    bool
 	exhausted []string
+	// lost and short are placement's words on lost clusters and missing
+	// room.
+	lost, short []string
 }
 
 // aggregate sums what each cluster's provider observed. A cluster counts as
 // available only when its provider says so for the current generation of
 // its managed resource; a cluster not observed yet is progressing.
-func aggregate(targets []compose.Target, observed observedSet) status {
-	st := status{available: true}
+//
+// A cluster lost to a failover reports what placement knows of it, but its
+// groups, which its provider cannot see, are neither counted nor waited for:
+// the other clusters run them.
+func aggregate(p compose.Placement, observed observedSet) status {
+	targets := p.Targets
+	st := status{available: true, lost: p.Lost, short: p.Short}
 	for _, t := range targets {
-		cs := v1alpha1.ClusterStatus{Name: t.Cluster, Groups: t.Groups}
+		cs := v1alpha1.ClusterStatus{Name: t.Cluster, Groups: t.Groups, LostSince: t.LostSince, FailedOver: t.FailedOver, Capacity: t.Capacity,
+			Revision: t.Resource.Spec.ForProvider.Revision.Key}
+		if t.Reachable != metav1.ConditionUnknown {
+			cs.Reachable = string(t.Reachable)
+		}
 		mr, ok := observed[t.Cluster]
+		if ok && t.Keep {
+			cs.Revision = mr.Spec.ForProvider.Revision.Key
+			st.Clusters = append(st.Clusters, cs)
+			continue
+		}
 		if !ok {
 			st.available = false
 			st.Clusters = append(st.Clusters, cs)
@@ -76,10 +95,19 @@ func (st status) object() map[string]any {
 	clusters := make([]any, 0, len(st.Clusters))
 	for _, c := range st.Clusters {
 		m := map[string]any{"name": c.Name, "groups": int64(c.Groups), "readyReplicas": int64(c.ReadyReplicas), "updatedReplicas": int64(c.UpdatedReplicas), "replicas": int64(c.Replicas)}
-		for k, v := range map[string]string{"ready": c.Ready, "synced": c.Synced, "message": c.Message} {
+		for k, v := range map[string]string{"ready": c.Ready, "synced": c.Synced, "message": c.Message, "reachable": c.Reachable, "revision": c.Revision} {
 			if v != "" {
 				m[k] = v
 			}
+		}
+		if c.LostSince != nil {
+			m["lostSince"] = c.LostSince.UTC().Format(time.RFC3339)
+		}
+		if c.FailedOver {
+			m["failedOver"] = true
+		}
+		if c.Capacity != nil {
+			m["capacity"] = int64(*c.Capacity)
 		}
 		clusters = append(clusters, m)
 	}
@@ -115,6 +143,7 @@ func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 		reason, message := rollout.ReasonAndMessage(typ)
 		set(rsp, typ, reason).WithMessage(message).TargetCompositeAndClaim()
 	}
+	st.placed(rsp)
 	// Reported whenever a cluster reports it, True or False, so that the
 	// XR's condition is refreshed once the budget is no longer exhausted
 	// rather than left as it last was.
@@ -125,5 +154,31 @@ func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 	case st.budget:
 		response.ConditionFalse(rsp, restart.ConditionBudgetExhausted, restart.ReasonBudgetAvailable).
 			WithMessage("No group has exhausted its restart budget").TargetCompositeAndClaim()
+	}
+}
+
+// The Placed condition, on the composite resource and its claim: whether
+// every group has a place in a reachable cluster with room.
+const (
+	ConditionPlaced            = "Placed"
+	ReasonPlaced               = "Placed"
+	ReasonClusterLost          = "ClusterLost"
+	ReasonInsufficientCapacity = "InsufficientCapacity"
+)
+
+// placed reports the Placed condition, and each lost cluster and missing
+// room as a warning event: their messages are stable while the situation
+// is, so that repeated reconciles count one event rather than add many.
+func (st status) placed(rsp *fnv1.RunFunctionResponse) {
+	for _, msg := range append(slices.Clone(st.lost), st.short...) {
+		response.Warning(rsp, errors.New(msg)).TargetCompositeAndClaim()
+	}
+	switch {
+	case len(st.lost) > 0:
+		response.ConditionFalse(rsp, ConditionPlaced, ReasonClusterLost).WithMessage(strings.Join(append(slices.Clone(st.lost), st.short...), "; ")).TargetCompositeAndClaim()
+	case len(st.short) > 0:
+		response.ConditionFalse(rsp, ConditionPlaced, ReasonInsufficientCapacity).WithMessage(strings.Join(st.short, "; ")).TargetCompositeAndClaim()
+	default:
+		response.ConditionTrue(rsp, ConditionPlaced, ReasonPlaced).WithMessage("Every group is placed in a reachable cluster with room").TargetCompositeAndClaim()
 	}
 }

@@ -24,6 +24,9 @@ import (
 type Simulation struct {
 	State
 
+	// pods indexes State.Pods by name.
+	pods map[string]int
+
 	// Schedule is the node a released pod runs on, "" to leave it pending.
 	// Nil runs every pod on a node of its own, which is its own domain of
 	// every topology key the pod's exclusive placement names.
@@ -32,7 +35,7 @@ type Simulation struct {
 
 // NewSimulation is an empty cluster for the managed resource's parameters.
 func NewSimulation(p v1alpha1.RemoteLeaderWorkerSetParameters) *Simulation {
-	return &Simulation{State: State{Params: p, Nodes: map[string]*corev1.Node{}}}
+	return &Simulation{State: State{Params: p, Nodes: map[string]*corev1.Node{}}, pods: map[string]int{}}
 }
 
 // simulationRounds bounds Converge: a LeaderWorkerSet settles in four plans
@@ -78,7 +81,7 @@ func (c *Simulation) Apply(p *Plan) {
 		w.Status = appsv1.StatefulSetStatus{AvailableReplicas: *w.Spec.Replicas, CurrentRevision: "r", UpdateRevision: "r"}
 		c.Workers = append(c.Workers, *w)
 		for j := 1; j <= int(*w.Spec.Replicas); j++ {
-			c.Pods = append(c.Pods, c.podFrom(w.Spec.Template, w.Name+"-"+strconv.Itoa(j), w.Spec.ServiceName, j, controllerRef(w)))
+			c.addPod(c.podFrom(w.Spec.Template, w.Name+"-"+strconv.Itoa(j), w.Spec.ServiceName, j, controllerRef(w)))
 		}
 	}
 	for _, id := range p.Identities {
@@ -115,12 +118,21 @@ func (c *Simulation) schedule(pod *corev1.Pod) string {
 // Pod and Worker find objects of the simulated cluster as it is now; the
 // State's own lookups read the index its last plan was computed from.
 func (c *Simulation) Pod(name string) *corev1.Pod {
-	for i := range c.Pods {
+	if i, ok := c.pods[name]; ok && i < len(c.Pods) && c.Pods[i].Name == name {
+		return &c.Pods[i]
+	}
+	for i := range c.Pods { // Pods the caller added or reordered.
 		if c.Pods[i].Name == name {
+			c.pods[name] = i
 			return &c.Pods[i]
 		}
 	}
 	return nil
+}
+
+func (c *Simulation) addPod(p corev1.Pod) {
+	c.pods[p.Name] = len(c.Pods)
+	c.Pods = append(c.Pods, p)
 }
 
 func (c *Simulation) Worker(name string) *appsv1.StatefulSet {
@@ -138,7 +150,7 @@ func (c *Simulation) syncLeaderPods() {
 	for i := range int(*c.Leader.Spec.Replicas) {
 		name := lws.LeaderPodName(c.Params.Name, i)
 		if c.Pod(name) == nil {
-			c.Pods = append(c.Pods, c.podFrom(c.Leader.Spec.Template, name, c.Leader.Spec.ServiceName, i, controllerRef(c.Leader)))
+			c.addPod(c.podFrom(c.Leader.Spec.Template, name, c.Leader.Spec.ServiceName, i, controllerRef(c.Leader)))
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"cmp"
 	"slices"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
@@ -29,51 +31,79 @@ type Share struct {
 	Offset int32
 	// Rollout is the cluster's share of the rolling update budget.
 	Rollout v1alpha1.RolloutBudget
+
+	// What Place observed and decided (Split leaves them zero).
+	// Reachable is the cluster's TargetCluster condition, Unknown without
+	// one; LostSince when it was first seen unreachable.
+	Reachable metav1.ConditionStatus
+	LostSince *metav1.Time
+	// Capacity is how many groups the cluster can run, nil if unbounded.
+	Capacity *int32
+	// FailedOver: the cluster's groups were created in the others because
+	// it was lost, and have not come back yet.
+	FailedOver bool
+	// Keep: the cluster is lost; its managed resource stays as it was.
+	Keep bool
 }
 
-// Split gives each cluster of a defaulted, validated spec its share. Explicit
-// group counts are served first; the remaining groups are shared in
-// proportion to the weights (default 1), by largest remainder, ties going to
-// the cluster listed first, so the split is stable.
-func Split(s *v1alpha1.LeaderWorkerSetSpec) ([]Share, error) {
+// desired are the shares a defaulted, validated spec asks for, before
+// observations and budgets. Explicit group counts are served first; the
+// remaining groups are shared in proportion to the weights (default 1), by
+// largest remainder, ties going to the cluster listed first, so the split
+// is stable.
+func desired(s *v1alpha1.LeaderWorkerSetSpec) []Share {
 	targets := Clusters(s.Placement)
-	replicas := *s.Replicas
 	shares := make([]Share, len(targets))
 	var explicit int32
 	weights := make([]int64, len(targets))
 	for i, t := range targets {
-		shares[i] = Share{Cluster: t.Name, ProviderConfig: providerConfig(t)}
-		switch {
-		case t.Groups != nil:
+		shares[i] = Share{Cluster: t.Name, ProviderConfig: ProviderConfig(t)}
+		if t.Groups != nil {
 			shares[i].Groups = *t.Groups
 			explicit += *t.Groups
-		case t.Weight != nil:
-			weights[i] = int64(*t.Weight)
-		default:
-			weights[i] = 1
+		} else {
+			weights[i] = weight(t)
 		}
 	}
-	for i, n := range proportional(max(replicas-explicit, 0), weights) {
+	for i, n := range proportional(max(*s.Replicas-explicit, 0), weights) {
 		shares[i].Groups += n
 	}
+	return shares
+}
 
+func weight(t v1alpha1.ClusterTarget) int64 {
+	if t.Weight != nil {
+		return int64(*t.Weight)
+	}
+	return 1
+}
+
+// budget gives each share its offset and its part of the rolling update
+// budget, in proportion to its groups.
+func budget(s *v1alpha1.LeaderWorkerSetSpec, shares []Share) error {
+	replicas := *s.Replicas
 	c := s.RolloutStrategy.RollingUpdateConfiguration
 	unavail, err := lws.MaxUnavailable(c.MaxUnavailable, replicas)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	surge, err := lws.MaxSurge(c.MaxSurge, replicas)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	groups := make([]int64, len(shares))
 	for i := range shares {
-		groups[i] = int64(shares[i].Groups)
+		if !shares[i].Keep {
+			groups[i] = int64(shares[i].Groups)
+		}
 	}
 	unavails, surges := proportional(unavail, groups), proportional(surge, groups)
 	var offset int32
 	for i := range shares {
 		sh := &shares[i]
+		if sh.Keep {
+			continue // Its managed resource is not written.
+		}
 		sh.Offset = offset
 		offset += sh.Groups
 		sh.Rollout = v1alpha1.RolloutBudget{
@@ -92,7 +122,7 @@ func Split(s *v1alpha1.LeaderWorkerSetSpec) ([]Share, error) {
 			}
 		}
 	}
-	return shares, nil
+	return nil
 }
 
 // Clusters are a placement's target clusters: the default cluster when it
@@ -104,7 +134,9 @@ func Clusters(p *v1alpha1.Placement) []v1alpha1.ClusterTarget {
 	return p.Clusters
 }
 
-func providerConfig(t v1alpha1.ClusterTarget) v1alpha1.ProviderConfigReference {
+// ProviderConfig is the provider config that reaches a cluster: its
+// providerConfigRef, by default the ClusterProviderConfig of its name.
+func ProviderConfig(t v1alpha1.ClusterTarget) v1alpha1.ProviderConfigReference {
 	if t.ProviderConfigRef == nil {
 		return v1alpha1.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: t.Name}
 	}

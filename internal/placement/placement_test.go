@@ -2,8 +2,10 @@ package placement
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -26,6 +28,8 @@ func cpc(name string) v1alpha1.ProviderConfigReference {
 	return v1alpha1.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: name}
 }
 
+// TestSplit: without observations, Place shares the groups and the rolling
+// update budget as the placement says.
 func TestSplit(t *testing.T) {
 	one, two := intstr.FromInt32(1), intstr.FromInt32(2)
 	zero := intstr.FromInt32(0)
@@ -90,12 +94,13 @@ func TestSplit(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := Split(tc.spec)
+			placed, err := Place(tc.spec, Demand{}, nil, time.Time{})
 			if err != nil {
-				t.Fatalf("Split(...): %v", err)
+				t.Fatalf("Place(...): %v", err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("%s\nSplit(...): -want, +got:\n%s", tc.reason, diff)
+			got := placed.Shares
+			if diff := cmp.Diff(tc.want, got, cmpopts.IgnoreFields(Share{}, "Reachable")); diff != "" {
+				t.Errorf("%s\nPlace(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -93,6 +93,26 @@ func groupsAre(n int64) func(map[string]any, map[string]map[string]any) error {
 	}
 }
 
+// startWithCrossplane starts the provider with two target clusters,
+// "default" and "second", and the real Crossplane core with the
+// Configuration package's XRDs and Compositions, calling our composition
+// function in this process.
+func startWithCrossplane(t *testing.T) (*env, *testenv.Cluster) {
+	t.Helper()
+	e := start(t)
+	second := testenv.Start(t, testenv.Options{Name: "second"})
+	e.addConfig(t, "second", second)
+	testenv.StartCrossplane(t, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
+		"lws-crossplane-function-lws": function.New(logging.NewNopLogger()),
+	}})
+	must(t, testenv.ApplyFiles(context.Background(), e.cp,
+		"../../package/configuration/definition-leaderworkersets.yaml",
+		"../../package/configuration/definition-xleaderworkersets.yaml",
+		"../../package/configuration/composition-leaderworkerset.yaml",
+		"../../package/configuration/composition-leaderworkerset-legacy.yaml"))
+	return e, second
+}
+
 // TestClaimThroughCrossplane runs the whole product: the real Crossplane
 // core reconciles a claim through the XRDs and Composition of the
 // Configuration package and our composition function (served in this
@@ -102,18 +122,8 @@ func groupsAre(n int64) func(map[string]any, map[string]map[string]any) error {
 // (Valid=False: a claim's Synced is its own reconciler's, which a function
 // cannot set).
 func TestClaimThroughCrossplane(t *testing.T) {
-	e := start(t)
-	second := testenv.Start(t, testenv.Options{Name: "second"})
-	e.addConfig(t, "second", second)
-	testenv.StartCrossplane(t, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
-		"lws-crossplane-function-lws": function.New(logging.NewNopLogger()),
-	}})
+	e, second := startWithCrossplane(t)
 	ctx := context.Background()
-	must(t, testenv.ApplyFiles(ctx, e.cp,
-		"../../package/configuration/definition-leaderworkersets.yaml",
-		"../../package/configuration/definition-xleaderworkersets.yaml",
-		"../../package/configuration/composition-leaderworkerset.yaml",
-		"../../package/configuration/composition-leaderworkerset-legacy.yaml"))
 
 	must(t, e.cp.Client.Create(ctx, claim("claimed", "image:v1")))
 	e.claimStatus(t, "claimed", "4 groups ready over 2 clusters", groupsAre(4))

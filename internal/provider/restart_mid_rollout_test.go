@@ -21,22 +21,39 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
-// unavailable counts the groups below replicas that are not ready: the
-// leader running and ready, and as many of its worker StatefulSet's own pods
-// ready as it has replicas. It reads the pods, as the provider does, not the
-// StatefulSet's status, which the StatefulSet controller writes a while
-// after: a group counted by that status is still unavailable when the
-// provider has seen it ready and moved the partition on.
+// unavailable counts the groups below replicas that are not ready in the
+// target cluster (groupsReady), with the UIDs of their leaders.
 func (e *env) unavailable(ctx context.Context, name string, replicas int) (int, map[string]types.UID, error) {
-	var pods corev1.PodList
-	if err := e.target.Client.List(ctx, &pods, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: name}); err != nil {
+	ready, uids, err := groupsReadyIn(ctx, e.target, name)
+	if err != nil {
 		return 0, nil, err
+	}
+	n := 0
+	for i := range replicas {
+		if !ready[lws.LeaderPodName(name, i)] {
+			n++
+		}
+	}
+	return n, uids, nil
+}
+
+// groupsReadyIn tells, by leader pod name, which groups of a LeaderWorkerSet
+// in c are ready: the leader running and ready, and as many of its worker
+// StatefulSet's own pods ready as it has replicas; and the UIDs of the
+// leaders. It reads the pods, as the provider does, not the StatefulSet's
+// status, which the StatefulSet controller writes a while after: a group
+// counted by that status is still unavailable when the provider has seen
+// it ready and moved the partition on.
+func groupsReadyIn(ctx context.Context, c *testenv.Cluster, name string) (map[string]bool, map[string]types.UID, error) {
+	var pods corev1.PodList
+	if err := c.Client.List(ctx, &pods, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: name}); err != nil {
+		return nil, nil, err
 	}
 	var sts appsv1.StatefulSetList
-	if err := e.target.Client.List(ctx, &sts, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: name}); err != nil {
-		return 0, nil, err
+	if err := c.Client.List(ctx, &sts, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: name}); err != nil {
+		return nil, nil, err
 	}
-	ready := map[string]bool{}
+	leaders := map[string]bool{}
 	readyOf := map[types.UID]int32{}
 	uids := map[string]types.UID{}
 	for _, p := range pods.Items {
@@ -48,23 +65,18 @@ func (e *env) unavailable(ctx context.Context, name string, replicas int) (int, 
 			continue
 		}
 		if leader {
-			ready[p.Name] = true
+			leaders[p.Name] = true
 		} else if owner := metav1.GetControllerOf(&p); owner != nil {
 			readyOf[owner.UID]++
 		}
 	}
-	workers := map[string]bool{}
+	ready := map[string]bool{}
 	for _, s := range sts.Items {
-		workers[s.Name] = s.DeletionTimestamp == nil && readyOf[s.UID] == ptr.Deref(s.Spec.Replicas, 1)
-	}
-	n := 0
-	for i := range replicas {
-		leader := lws.LeaderPodName(name, i)
-		if !ready[leader] || !workers[leader] {
-			n++
+		if s.DeletionTimestamp == nil && readyOf[s.UID] == ptr.Deref(s.Spec.Replicas, 1) && leaders[s.Name] {
+			ready[s.Name] = true
 		}
 	}
-	return n, uids, nil
+	return ready, uids, nil
 }
 
 // TestProviderRestartMidRolloutLws225 stops the provider in the middle of a

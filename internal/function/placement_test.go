@@ -1,0 +1,140 @@
+package function
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// twoClusters is an XR over clusters a and b, failing over after 60 s, of
+// groups of 2 pods requesting 8 GPUs each.
+const twoClusters = `{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"XLeaderWorkerSet","metadata":{"name":"gpu","namespace":"default"},
+  "spec":{"replicas":4,"placement":{"clusters":[{"name":"a"},{"name":"b"}],"failover":{"afterSeconds":60}},
+    "leaderWorkerTemplate":{"size":2,"workerTemplate":{"spec":{"containers":[{"name":"c","image":"%s","resources":{"requests":{"nvidia.com/gpu":"8"}}}]}}}}%s}`
+
+func xrOf(image, status string) string { return fmt.Sprintf(twoClusters, image, status) }
+
+// targetCluster is a TargetCluster with free nodes of 8 GPUs, reachable or
+// not since lastTransition.
+func targetClusterJSON(name string, free int, reachable bool, since time.Time) string {
+	status := "True"
+	if !reachable {
+		status = "False"
+	}
+	return fmt.Sprintf(`{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"TargetCluster","metadata":{"name":%q},
+  "status":{"readyNodes":%d,"freeNodes":%d,"allocatable":{"nvidia.com/gpu":"%d"},
+    "conditions":[{"type":"Reachable","status":%q,"reason":"R","lastTransitionTime":%q}]}}`, name, free, free, 8*free, status, since.UTC().Format(time.RFC3339))
+}
+
+func required(tcs ...string) map[string]*fnv1.Resources {
+	out := map[string]*fnv1.Resources{}
+	for i, tc := range tcs {
+		out[RequiredPrefix+string(rune('a'+i))] = &fnv1.Resources{Items: []*fnv1.Resource{{Resource: resource.MustStructJSON(tc)}}}
+	}
+	return out
+}
+
+// observedIn is cluster's managed resource as composed for image, with its
+// groups ready.
+func observedIn(t *testing.T, cluster, image string) *fnv1.Resource {
+	t.Helper()
+	rsp := run(t, &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: resource.MustStructJSON(xrOf(image, ""))}}})
+	mr := rsp.GetDesired().GetResources()["cluster-"+cluster].GetResource().AsMap()
+	mr["status"] = map[string]any{"atProvider": map[string]any{"replicas": 2, "readyReplicas": 2}}
+	st, err := structpb.NewStruct(mr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fnv1.Resource{Resource: st}
+}
+
+func groupsOf(rsp *fnv1.RunFunctionResponse, cluster string) any {
+	return rsp.GetDesired().GetResources()["cluster-"+cluster].GetResource().AsMap()["spec"].(map[string]any)["forProvider"].(map[string]any)["replicas"]
+}
+
+func TestRunFunctionRequiresTargetClusters(t *testing.T) {
+	rsp := run(t, &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: resource.MustStructJSON(xrOf("i", ""))}}})
+	want := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{
+		"targetcluster-a": {ApiVersion: "lws.crossplane.io/v1alpha1", Kind: "TargetCluster", Match: &fnv1.ResourceSelector_MatchName{MatchName: "a"}},
+		"targetcluster-b": {ApiVersion: "lws.crossplane.io/v1alpha1", Kind: "TargetCluster", Match: &fnv1.ResourceSelector_MatchName{MatchName: "b"}},
+	}}
+	if diff := cmp.Diff(want, rsp.GetRequirements(), protocmp.Transform()); diff != "" {
+		t.Errorf("requirements: -want, +got:\n%s", diff)
+	}
+}
+
+func TestRunFunctionPlacesByObservation(t *testing.T) {
+	now := time.Now()
+	cases := map[string]struct {
+		reason   string
+		xr       string
+		required map[string]*fnv1.Resources
+		observed func(t *testing.T) map[string]*fnv1.Resource
+		groups   map[string]any
+		image    string // of cluster a's managed resource
+		placed   fnv1.Status
+		ttl      time.Duration
+	}{
+		"Capacity": {
+			reason:   "A cluster with room for one group gets one; the other goes where there is room.",
+			xr:       xrOf("i", ""),
+			required: required(targetClusterJSON("a", 2, true, now), targetClusterJSON("b", 8, true, now)),
+			groups:   map[string]any{"a": float64(1), "b": float64(3)},
+			image:    "i",
+			placed:   fnv1.Status_STATUS_CONDITION_TRUE,
+			ttl:      time.Minute,
+		},
+		"Blink": {
+			reason:   "A cluster lost for 10 s moves nothing; the function is called again when its failover is due.",
+			xr:       xrOf("i", ""),
+			required: required(targetClusterJSON("a", 8, false, now.Add(-10*time.Second)), targetClusterJSON("b", 8, true, now)),
+			groups:   map[string]any{"a": float64(2), "b": float64(2)},
+			image:    "i",
+			placed:   fnv1.Status_STATUS_CONDITION_FALSE,
+			ttl:      50 * time.Second,
+		},
+		"Failover": {
+			reason:   "A cluster lost since longer than afterSeconds (as the composite remembers) keeps its managed resource as it was, though the template changed, and the other cluster runs every group.",
+			xr:       xrOf("new", fmt.Sprintf(`,"status":{"clusters":[{"name":"a","lostSince":%q}]}`, now.Add(-2*time.Minute).UTC().Format(time.RFC3339))),
+			required: required(targetClusterJSON("a", 8, false, now.Add(-10*time.Second)), targetClusterJSON("b", 8, true, now)),
+			observed: func(t *testing.T) map[string]*fnv1.Resource {
+				return map[string]*fnv1.Resource{"cluster-a": observedIn(t, "a", "old"), "cluster-b": observedIn(t, "b", "old")}
+			},
+			groups: map[string]any{"a": float64(2), "b": float64(4)},
+			image:  "old",
+			placed: fnv1.Status_STATUS_CONDITION_FALSE,
+			ttl:    time.Minute,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			req := &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: resource.MustStructJSON(tc.xr)}}, RequiredResources: tc.required}
+			if tc.observed != nil {
+				req.Observed.Resources = tc.observed(t)
+			}
+			rsp := run(t, req)
+			got := map[string]any{"a": groupsOf(rsp, "a"), "b": groupsOf(rsp, "b")}
+			if diff := cmp.Diff(tc.groups, got); diff != "" {
+				t.Errorf("%s\ngroups: -want, +got:\n%s", tc.reason, diff)
+			}
+			fp := rsp.GetDesired().GetResources()["cluster-a"].GetResource().AsMap()["spec"].(map[string]any)["forProvider"].(map[string]any)
+			payload := fp["revision"].(map[string]any)["payload"].(map[string]any)
+			image := payload["leaderWorkerTemplate"].(map[string]any)["workerTemplate"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["image"]
+			if image != tc.image {
+				t.Errorf("%s\ncluster a's managed resource runs %v, want %s", tc.reason, image, tc.image)
+			}
+			if got := conditions(rsp)[ConditionPlaced]; got != tc.placed {
+				t.Errorf("%s\nPlaced is %v, want %v", tc.reason, got, tc.placed)
+			}
+			if got := rsp.GetMeta().GetTtl().AsDuration(); got.Round(time.Second) != tc.ttl {
+				t.Errorf("%s\nTTL %s, want %s", tc.reason, got, tc.ttl)
+			}
+		})
+	}
+}

@@ -1,0 +1,217 @@
+package placement
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+)
+
+// ConditionReachable is a TargetCluster's reachability condition.
+const ConditionReachable = "Reachable"
+
+// DefaultFailoverAfter is spec.placement.failover.afterSeconds when unset.
+const DefaultFailoverAfter = 60 * time.Second
+
+// Observed is what placement knows of one cluster beyond the spec.
+type Observed struct {
+	// Room is the cluster's TargetCluster status; nil when it has none (a
+	// namespaced ProviderConfig, or a provider that has not observed it
+	// yet): such a cluster counts as reachable, with unbounded room.
+	Room *v1alpha1.TargetClusterStatus
+
+	// Groups are the LeaderWorkerSet's groups in the cluster now, and
+	// Ready those of them that are ready.
+	Groups, Ready int32
+
+	// LostSince and FailedOver are what the composite's status remembers
+	// of the cluster (v1alpha1.ClusterStatus).
+	LostSince  *metav1.Time
+	FailedOver bool
+}
+
+// Reachable is the cluster's TargetCluster condition: True, False, or
+// Unknown when it has none.
+func (o Observed) Reachable() metav1.ConditionStatus {
+	if o.Room == nil {
+		return metav1.ConditionUnknown
+	}
+	if c := meta.FindStatusCondition(o.Room.Conditions, ConditionReachable); c != nil {
+		return c.Status
+	}
+	return metav1.ConditionUnknown
+}
+
+// lostSince is when an unreachable cluster was first seen lost: as the
+// composite remembers it, else when its TargetCluster turned unreachable,
+// else now.
+func (o Observed) lostSince(now time.Time) *metav1.Time {
+	if o.LostSince != nil {
+		return o.LostSince.DeepCopy()
+	}
+	if c := meta.FindStatusCondition(o.Room.Conditions, ConditionReachable); c != nil && !c.LastTransitionTime.IsZero() && c.LastTransitionTime.Time.Before(now) {
+		return c.LastTransitionTime.DeepCopy()
+	}
+	return &metav1.Time{Time: now}
+}
+
+// Placed is where a LeaderWorkerSet's groups go, and why some are not where
+// its placement asks.
+type Placed struct {
+	Shares []Share
+	// Lost says, per unreachable cluster, what was decided.
+	Lost []string
+	// Short says which clusters lack room, and how much.
+	Short []string
+	// Recheck, when not zero, is when a decision falls due that no change
+	// of an observation announces: a lost cluster's failover.
+	Recheck time.Duration
+}
+
+// Place shares the groups of a defaulted, validated spec among its clusters
+// as Split does, then moves them by what is observed of each cluster
+// (observed, by cluster name; a cluster missing there is unobserved):
+//
+//   - Capacity: a cluster is given no more groups than it can run; the rest
+//     go to the other clusters with room, by their weights. What no cluster
+//     has room for stays where the placement put it, reported Short.
+//   - Failover: a cluster unreachable for failover.afterSeconds is Kept (its
+//     managed resource stays as it was: nothing is deleted while it cannot
+//     be read) and its share is created in the others, within their room.
+//     Until then, and without failover, it is only reported Lost, so a
+//     cluster that blinks moves nothing.
+//   - Failback: a cluster back from a failover gets its share again, and
+//     the groups created for it elsewhere stay until its own are ready, so
+//     the LeaderWorkerSet never has fewer ready groups than during the
+//     failover.
+//
+// The rolling update budget is then split over the groups as placed.
+func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observed, now time.Time) (Placed, error) {
+	want := desired(s)
+	shares := make([]Share, len(want))
+	copy(shares, want)
+	targets := Clusters(s.Placement)
+	var failover *v1alpha1.Failover
+	if s.Placement != nil {
+		failover = s.Placement.Failover
+	}
+	out := Placed{}
+	var moving int32
+	for i := range shares {
+		sh := &shares[i]
+		o := observed[sh.Cluster]
+		sh.Reachable, sh.Capacity = o.Reachable(), Capacity(o, d)
+		if sh.Reachable == metav1.ConditionFalse {
+			sh.LostSince = o.lostSince(now)
+		}
+		switch {
+		case sh.LostSince == nil:
+			if failover != nil && o.FailedOver && o.Ready < sh.Groups {
+				// Back, its groups not all ready: those made for it
+				// elsewhere stay meanwhile.
+				sh.FailedOver = true
+				moving += sh.Groups - o.Ready
+			}
+		case failover == nil:
+			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s", sh.Cluster, stamp(sh.LostSince)))
+		case o.FailedOver || now.Sub(sh.LostSince.Time) >= afterSeconds(failover):
+			sh.FailedOver, sh.Keep = true, true
+			moving += sh.Groups
+			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its %d groups failed over", sh.Cluster, stamp(sh.LostSince), sh.Groups))
+		default:
+			due := afterSeconds(failover) - now.Sub(sh.LostSince.Time)
+			out.Recheck = minPositive(out.Recheck, due)
+			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its groups fail over at %s", sh.Cluster, stamp(sh.LostSince), stamp(&metav1.Time{Time: sh.LostSince.Add(afterSeconds(failover))})))
+		}
+		if !sh.Keep && sh.Capacity != nil && sh.Groups > *sh.Capacity {
+			moving += sh.Groups - *sh.Capacity
+			sh.Groups = *sh.Capacity
+		}
+	}
+	left := spread(shares, targets, moving)
+	for i := range shares {
+		sh := &shares[i]
+		if sh.Keep || sh.FailedOver || sh.Groups >= want[i].Groups {
+			continue
+		}
+		// Cut to its room, and nowhere else to go: pending where the
+		// placement put them.
+		back := min(left, want[i].Groups-sh.Groups)
+		sh.Groups += back
+		left -= back
+		if back > 0 {
+			out.Short = append(out.Short, fmt.Sprintf("cluster %s has room for %d of its %d groups and no other cluster has room for the rest", sh.Cluster, *sh.Capacity, sh.Groups))
+		}
+	}
+	if left > 0 {
+		out.Short = append(out.Short, fmt.Sprintf("no cluster has room for %d groups of lost clusters", left))
+	}
+	if err := budget(s, shares); err != nil {
+		return Placed{}, err
+	}
+	out.Shares = shares
+	return out, nil
+}
+
+// spread gives n groups to the clusters that can take them (reachable or
+// unobserved, not failed over, with room) by their weights, each within its
+// room, and returns what did not fit.
+func spread(shares []Share, targets []v1alpha1.ClusterTarget, n int32) int32 {
+	for n > 0 {
+		weights := make([]int64, len(shares))
+		first := -1
+		for i := range shares {
+			sh := &shares[i]
+			if sh.Keep || sh.FailedOver || sh.Reachable == metav1.ConditionFalse || room(sh) == 0 {
+				continue
+			}
+			weights[i] = max(weight(targets[i]), 1)
+			if first < 0 {
+				first = i
+			}
+		}
+		if first < 0 {
+			return n
+		}
+		var given int32
+		for i, k := range proportional(n, weights) {
+			k = min(k, room(&shares[i]))
+			shares[i].Groups += k
+			given += k
+		}
+		if given == 0 {
+			// Rounded to nothing each: the first taker gets one.
+			shares[first].Groups++
+			given = 1
+		}
+		n -= given
+	}
+	return 0
+}
+
+// room is how many more groups a share can take.
+func room(sh *Share) int32 {
+	if sh.Capacity == nil {
+		return 1 << 30
+	}
+	return max(0, *sh.Capacity-sh.Groups)
+}
+
+func afterSeconds(f *v1alpha1.Failover) time.Duration {
+	if f.AfterSeconds == nil {
+		return DefaultFailoverAfter
+	}
+	return time.Duration(*f.AfterSeconds) * time.Second
+}
+
+func minPositive(a, b time.Duration) time.Duration {
+	if a == 0 || b < a {
+		return b
+	}
+	return a
+}
+
+func stamp(t *metav1.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -1,0 +1,129 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// clusterStatus is one cluster's entry of a claim's status.clusters.
+func clusterStatus(status map[string]any, name string) map[string]any {
+	clusters, _ := status["clusters"].([]any)
+	for _, c := range clusters {
+		if m, ok := c.(map[string]any); ok && m["name"] == name {
+			return m
+		}
+	}
+	return map[string]any{}
+}
+
+// TestFailoverThroughCrossplane freezes the API server of one of two target
+// clusters under a claim that fails over after 10 s: the claim says the
+// cluster is lost, and once afterSeconds have passed the other cluster runs
+// every group, ready, while nothing is deleted in the frozen one. When the
+// API server is back, the claim converges to its placement again, two
+// groups per cluster, never with fewer than replicas − maxUnavailable
+// groups ready over both clusters, and the frozen cluster's groups are the
+// ones it had (failback, not a re-creation).
+func TestFailoverThroughCrossplane(t *testing.T) {
+	e, second := startWithCrossplane(t)
+	ctx := context.Background()
+	c := claim("failover", "image:v1")
+	must(t, unstructured.SetNestedMap(c.Object, map[string]any{"afterSeconds": int64(10)}, "spec", "placement", "failover"))
+	must(t, e.cp.Client.Create(ctx, c))
+	e.claimStatus(t, "failover", "4 groups ready over 2 clusters", groupsAre(4))
+	_, secondLeaders, err := groupsReadyIn(ctx, second, "failover")
+	must(t, err)
+
+	apiserver := second.ProcessIDs()[testenv.ComponentAPIServer]
+	must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			must(t, syscall.Kill(apiserver, syscall.SIGCONT))
+		}
+	}
+	t.Cleanup(resume)
+	e.claimStatus(t, "failover", "the frozen cluster lost, its groups failed over and ready in the other", func(status map[string]any, conds map[string]map[string]any) error {
+		lost, kept := clusterStatus(status, "second"), clusterStatus(status, "default")
+		if lost["failedOver"] != true || lost["reachable"] != "False" || kept["groups"] != int64(4) || kept["readyReplicas"] != int64(4) {
+			return fmt.Errorf("want second failed over and default running 4 ready groups")
+		}
+		if conds["Placed"]["status"] != "False" || conds["Placed"]["reason"] != "ClusterLost" {
+			return fmt.Errorf("want Placed False for ClusterLost, got %v", conds["Placed"])
+		}
+		return nil
+	})
+	ready, _, err := groupsReadyIn(ctx, e.target, "failover")
+	must(t, err)
+	if len(ready) != 4 {
+		t.Fatalf("the reachable cluster has %d ready groups, want 4", len(ready))
+	}
+
+	// Back: sample the ready groups of both clusters until the claim is
+	// placed as its spec says again.
+	resume()
+	var mu sync.Mutex
+	fewest, samples := 4*2, 0
+	sampling, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for ; sampling.Err() == nil; <-tick.C {
+			a, _, errA := groupsReadyIn(sampling, e.target, "failover")
+			b, _, errB := groupsReadyIn(sampling, second, "failover")
+			if errA == nil && errB == nil {
+				mu.Lock()
+				fewest, samples = min(fewest, len(a)+len(b)), samples+1
+				mu.Unlock()
+			}
+		}
+	}()
+	e.claimStatus(t, "failover", "back to 2 groups per cluster, placed", func(status map[string]any, conds map[string]map[string]any) error {
+		back, other := clusterStatus(status, "second"), clusterStatus(status, "default")
+		if back["failedOver"] != nil || back["reachable"] != "True" || other["groups"] != int64(2) || status["readyReplicas"] != int64(4) || status["replicas"] != int64(4) {
+			return fmt.Errorf("want second back and default at 2 groups, 4 ready in all")
+		}
+		if conds["Placed"]["status"] != "True" {
+			return fmt.Errorf("want Placed True, got %v", conds["Placed"])
+		}
+		return nil
+	})
+	testenv.Eventually(t, time.Minute, "exactly 2 ready groups in each cluster", func(ctx context.Context) (bool, error) {
+		a, _, err := groupsReadyIn(ctx, e.target, "failover")
+		if err != nil {
+			return false, err
+		}
+		b, leaders, err := groupsReadyIn(ctx, second, "failover")
+		if err != nil {
+			return false, err
+		}
+		if len(a) != 2 || len(b) != 2 || len(leaders) != 2 {
+			return false, testenv.Pendingf("%d and %d ready groups, %d leaders in second", len(a), len(b), len(leaders))
+		}
+		for name, uid := range leaders {
+			if secondLeaders[name] != uid {
+				return false, fmt.Errorf("leader %s of the frozen cluster was replaced: nothing there may be deleted", name)
+			}
+		}
+		return true, nil
+	})
+	stop()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	// The claim's maxUnavailable defaults to 1 of 4 groups.
+	if samples == 0 || fewest < 3 {
+		t.Errorf("ready groups over both clusters fell to %d (of %d samples) while the lost cluster returned; want at least 3", fewest, samples)
+	}
+}
