@@ -79,10 +79,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		var p compose.Placement
 		if p, err = plan(req, oxr.Resource.Object, l, clusters); err == nil {
 			rsp.Requirements = requirements(l)
-			// Called again once a decision falls due (rounded up, so
-			// that it has), instead of at the next poll.
-			if due := p.Recheck.Truncate(time.Second) + time.Second; p.Recheck > 0 && due < ttl(in) {
-				rsp.Meta.Ttl = durationpb.New(due)
+			if p.Recheck > 0 {
+				rsp.Meta.Ttl = durationpb.New(min(recheck(p.Recheck), ttl(in)))
 			}
 			err = f.respond(req, rsp, p, clusters)
 		}
@@ -168,6 +166,19 @@ func invalid(rsp *fnv1.RunFunctionResponse, err error) {
 			Target:   fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum(),
 		})
 	}
+}
+
+// recheck is the TTL that has Crossplane call the function again when a
+// decision falls due, instead of at the next poll. Crossplane requeues a
+// composite after its TTL give or take 10%, so a far decision is looked at
+// again halfway, and a near one just after it: a failover is late by at
+// most a tenth of a second.
+func recheck(due time.Duration) time.Duration {
+	const close = time.Second
+	if due > close {
+		return due / 2
+	}
+	return due.Truncate(10*time.Millisecond) + 100*time.Millisecond
 }
 
 func ttl(in *v1alpha1.FunctionInput) time.Duration {

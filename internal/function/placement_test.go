@@ -2,6 +2,7 @@ package function
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,13 +92,13 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 			ttl:      time.Minute,
 		},
 		"Blink": {
-			reason:   "A cluster lost for 10 s moves nothing; the function is called again when its failover is due.",
+			reason:   "A cluster lost for 10 s moves nothing; the function is called again halfway to its failover.",
 			xr:       xrOf("i", ""),
 			required: required(targetClusterJSON("a", 8, false, now.Add(-10*time.Second)), targetClusterJSON("b", 8, true, now)),
 			groups:   map[string]any{"a": float64(2), "b": float64(2)},
 			image:    "i",
 			placed:   fnv1.Status_STATUS_CONDITION_FALSE,
-			ttl:      50 * time.Second,
+			ttl:      25 * time.Second,
 		},
 		"Failover": {
 			reason:   "A cluster lost since longer than afterSeconds (as the composite remembers) keeps its managed resource as it was, though the template changed, and the other cluster runs every group.",
@@ -137,4 +138,35 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRecheck(t *testing.T) {
+	for due, want := range map[time.Duration]time.Duration{
+		60 * time.Second:       30 * time.Second,
+		2 * time.Second:        time.Second,
+		time.Second:            1100 * time.Millisecond,
+		345 * time.Millisecond: 440 * time.Millisecond,
+	} {
+		if got := recheck(due); got != want {
+			t.Errorf("recheck(%s) = %s, want %s: halfway while far, just after once near", due, got, want)
+		}
+	}
+}
+
+func TestRunFunctionNamesUnsyncedClusters(t *testing.T) {
+	mr := strings.Replace(observedMR, `{"type": "Synced", "status": "True", "reason": "ReconcileSuccess"`,
+		`{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "namespace \"team-x\" does not exist in cluster default"`, 1)
+	rsp := run(t, &fnv1.RunFunctionRequest{Observed: &fnv1.State{
+		Composite: &fnv1.Resource{Resource: resource.MustStructJSON(withSubGroups)},
+		Resources: map[string]*fnv1.Resource{"cluster-default": {Resource: resource.MustStructJSON(mr)}},
+	}})
+	for _, c := range rsp.GetConditions() {
+		if c.GetType() == ConditionTargetsSynced {
+			if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || !strings.Contains(c.GetMessage(), `cluster default: namespace "team-x"`) {
+				t.Errorf("TargetsSynced %v: %q; want False naming the cluster and the namespace", c.GetStatus(), c.GetMessage())
+			}
+			return
+		}
+	}
+	t.Error("no TargetsSynced condition")
 }

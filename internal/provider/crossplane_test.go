@@ -49,14 +49,14 @@ func lwsObject(kind, name, image string) *unstructured.Unstructured {
 }
 
 // claimStatus waits until a claim's status satisfies ok.
-func (e *env) claimStatus(t *testing.T, name, what string, ok func(status map[string]any, conditions map[string]map[string]any) error) {
+func (e *env) claimStatus(t testing.TB, name, what string, ok func(status map[string]any, conditions map[string]map[string]any) error) {
 	t.Helper()
 	e.lwsStatus(t, "LeaderWorkerSet", name, what, ok)
 }
 
 // lwsStatus waits until the status of a claim or composite resource
 // satisfies ok.
-func (e *env) lwsStatus(t *testing.T, kind, name, what string, ok func(status map[string]any, conditions map[string]map[string]any) error) {
+func (e *env) lwsStatus(t testing.TB, kind, name, what string, ok func(status map[string]any, conditions map[string]map[string]any) error) {
 	t.Helper()
 	testenv.Eventually(t, 2*time.Minute, kind+" "+name+": "+what, func(ctx context.Context) (bool, error) {
 		c := &unstructured.Unstructured{}
@@ -97,7 +97,7 @@ func groupsAre(n int64) func(map[string]any, map[string]map[string]any) error {
 // "default" and "second", and the real Crossplane core with the
 // Configuration package's XRDs and Compositions, calling our composition
 // function in this process.
-func startWithCrossplane(t *testing.T) (*env, *testenv.Cluster) {
+func startWithCrossplane(t testing.TB) (*env, *testenv.Cluster) {
 	t.Helper()
 	e := start(t)
 	second := testenv.Start(t, testenv.Options{Name: "second"})

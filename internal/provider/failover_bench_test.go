@@ -1,0 +1,91 @@
+package provider_test
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// failoverAfter is the benchmark claim's failover.afterSeconds.
+const failoverAfter = 10 * time.Second
+
+// BenchmarkFailover16x4 measures a failover through Crossplane core, the
+// composition function and the provider: a claim of 16 groups of 4, all
+// placed in "second" with "default" standing by, whose API server is then
+// frozen. It times from the moment afterSeconds have passed since the
+// benchmark saw second's TargetCluster turn unreachable to all 16 groups
+// ready in "default" (their pods, read every 100 ms), and divides by the
+// floor: the same 16 groups started as bare StatefulSets in "default",
+// measured just before in the same run.
+func BenchmarkFailover16x4(b *testing.B) {
+	e, second := startWithCrossplane(b)
+	ctx := context.Background()
+	floorTarget, err := compose.Plan(sample("floor", "image:v1", 16, 4), nil)
+	must(b, err)
+	var floor, failover time.Duration
+	for i := range b.N {
+		r, err := lwsFloor(ctx, e.target, floorTarget[0])
+		must(b, err)
+		floor += r.Pods
+
+		name := fmt.Sprintf("failover-%d", i)
+		c := claim(name, "image:v1")
+		must(b, unstructured.SetNestedField(c.Object, int64(16), "spec", "replicas"))
+		must(b, unstructured.SetNestedField(c.Object, int64(4), "spec", "leaderWorkerTemplate", "size"))
+		must(b, unstructured.SetNestedField(c.Object, map[string]any{
+			"clusters": []any{map[string]any{"name": "second", "groups": int64(16)}, map[string]any{"name": "default", "groups": int64(0)}},
+			"failover": map[string]any{"afterSeconds": int64(failoverAfter / time.Second)},
+		}, "spec", "placement"))
+		must(b, e.cp.Client.Create(ctx, c))
+		e.claimReady(b, name, 16)
+
+		apiserver := second.ProcessIDs()[testenv.ComponentAPIServer]
+		must(b, syscall.Kill(apiserver, syscall.SIGSTOP))
+		lost := e.unreachableAt(b, "second")
+		due := lost.Add(failoverAfter)
+		must(b, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+			ready, _, err := groupsReadyIn(ctx, e.target, name)
+			return len(ready) == 16, err
+		}))
+		failover += time.Since(due)
+
+		must(b, syscall.Kill(apiserver, syscall.SIGCONT))
+		e.claimStatus(b, name, "back in second", func(status map[string]any, _ map[string]map[string]any) error {
+			if clusterStatus(status, "default")["groups"] != int64(0) || status["readyReplicas"] != int64(16) {
+				return fmt.Errorf("want every group back in second")
+			}
+			return nil
+		})
+		must(b, e.cp.Client.Delete(ctx, c))
+	}
+	b.ReportMetric(floor.Seconds()/float64(b.N), "s-floor")
+	b.ReportMetric(failover.Seconds()/float64(b.N), "s-failover")
+	b.ReportMetric(failover.Seconds()/floor.Seconds(), "ratio")
+}
+
+// unreachableAt waits until the TargetCluster of a provider config turns
+// unreachable, and returns when it saw that.
+func (e *env) unreachableAt(b *testing.B, name string) time.Time {
+	var at time.Time
+	tc := &v1alpha1.TargetCluster{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	testenv.EventuallyObject(b, e.cp, tc, &v1alpha1.TargetClusterList{}, time.Minute, name+" unreachable", func(got *v1alpha1.TargetCluster) (bool, error) {
+		for _, c := range got.Status.Conditions {
+			if c.Type == "Reachable" && c.Status == metav1.ConditionFalse {
+				at = time.Now()
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return at
+}
