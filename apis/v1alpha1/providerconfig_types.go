@@ -34,7 +34,28 @@ type ProviderConfigSpec struct {
 	// +listType=set
 	// +optional
 	TopologyKeys []string `json:"topologyKeys,omitempty"`
+
+	// Namespaces says who makes the namespaces of LeaderWorkerSets in the
+	// cluster. Create: the provider creates a missing namespace, labelled
+	// lws.crossplane.io/created-by=provider-lws, and deletes it with the
+	// last LeaderWorkerSet in it if it created it and nothing else is left
+	// there. Existing: namespaces are managed elsewhere, and a missing one
+	// fails the managed resource with a message naming the cluster and the
+	// namespace.
+	// +kubebuilder:validation:Enum=Create;Existing
+	// +kubebuilder:default=Create
+	// +optional
+	Namespaces NamespacePolicy `json:"namespaces,omitempty"`
 }
+
+// NamespacePolicy is who makes the namespaces of LeaderWorkerSets.
+type NamespacePolicy string
+
+// Namespace policies.
+const (
+	NamespacesCreate   NamespacePolicy = "Create"
+	NamespacesExisting NamespacePolicy = "Existing"
+)
 
 // WorkerLabelsPolicy is how worker pods get their worker-index label.
 type WorkerLabelsPolicy string

@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
-	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
@@ -54,10 +53,10 @@ type Connection struct {
 	// config is what the credentials parsed to, reused while they stay
 	// the same.
 	config *rest.Config
-	// workerLabels is the provider config's, as last resolved.
-	workerLabels atomic.Value // v1alpha1.WorkerLabelsPolicy
-	policy       policyState
-	onChange     func(Key, client.Object)
+	// settings are the provider config's, as last resolved.
+	settings atomic.Pointer[Settings]
+	policy   policyState
+	onChange func(Key, client.Object)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -94,11 +93,13 @@ func newConnection(parent context.Context, k Key, t *target, onChange func(Key, 
 	}
 }
 
-// WorkerLabels is how the provider config says worker pods get their
-// worker-index label in this cluster.
-func (c *Connection) WorkerLabels() v1alpha1.WorkerLabelsPolicy {
-	p, _ := c.workerLabels.Load().(v1alpha1.WorkerLabelsPolicy)
-	return p
+// Settings are what the provider config says of this cluster besides how
+// to reach it, as last resolved.
+func (c *Connection) Settings() Settings {
+	if s := c.settings.Load(); s != nil {
+		return *s
+	}
+	return Settings{}
 }
 
 // Key is the provider config this connection was made for.

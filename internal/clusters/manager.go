@@ -157,7 +157,7 @@ func (m *Manager) Get(ctx context.Context, k Key) (*Connection, error) {
 		return nil, err
 	}
 	c := m.connection(k, t)
-	c.workerLabels.Store(t.workerLabels)
+	c.settings.Store(&t.settings)
 	timer := time.NewTimer(m.opts.SyncTimeout + time.Second)
 	defer timer.Stop()
 	select {
@@ -331,3 +331,13 @@ func (m *Manager) Start(ctx context.Context) error {
 // are only made by reconcilers, which run on the leader; stopping them must
 // happen on every replica.
 func (m *Manager) NeedLeaderElection() bool { return false }
+
+// Settings are what the provider config of a managed resource says of its
+// cluster besides how to reach it, as last resolved by Get; zero before.
+func (m *Manager) Settings(mr *v1alpha1.RemoteLeaderWorkerSet) Settings {
+	c, ok := m.Lookup(KeyFor(mr))
+	if !ok {
+		return Settings{}
+	}
+	return c.Settings()
+}

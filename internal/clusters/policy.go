@@ -38,7 +38,7 @@ type policyState struct {
 // the policy.
 func (m *Manager) WorkerIndexPolicy(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error {
 	c, ok := m.Lookup(KeyFor(mr))
-	if !ok || c.WorkerLabels() != v1alpha1.WorkerLabelsAdmissionPolicy {
+	if !ok || c.Settings().WorkerLabels != v1alpha1.WorkerLabelsAdmissionPolicy {
 		return nil
 	}
 	p := &c.policy

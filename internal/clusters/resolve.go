@@ -23,9 +23,16 @@ import (
 type target struct {
 	config      *rest.Config
 	fingerprint string // hex SHA-256 of the credential source and bytes
-	// workerLabels is the config's ProviderConfigSpec.WorkerLabels, which
-	// may change without the credentials.
-	workerLabels v1alpha1.WorkerLabelsPolicy
+	// settings are the config's, which may change without the
+	// credentials.
+	settings Settings
+}
+
+// Settings are what a provider config says of its cluster besides how to
+// reach it.
+type Settings struct {
+	WorkerLabels v1alpha1.WorkerLabelsPolicy
+	Namespaces   v1alpha1.NamespacePolicy
 }
 
 // resolve reads the provider config of k and its credentials. Errors wrap
@@ -55,7 +62,7 @@ func (m *Manager) resolve(ctx context.Context, k Key) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.workerLabels = spec.WorkerLabels
+	t.settings = Settings{WorkerLabels: spec.WorkerLabels, Namespaces: spec.Namespaces}
 	return t, nil
 }
 

@@ -30,8 +30,9 @@ type status struct {
 	budget    bool
 	exhausted []string
 	// lost and short are placement's words on lost clusters and missing
-	// room.
-	lost, short []string
+	// room; unsynced what the provider says of clusters it could not
+	// bring to their share.
+	lost, short, unsynced []string
 }
 
 // aggregate sums what each cluster's provider observed. A cluster counts as
@@ -67,6 +68,7 @@ func aggregate(p compose.Placement, observed observedSet) status {
 		cs.Ready, cs.Synced = string(ready.Status), string(synced.Status)
 		if synced.Status == corev1.ConditionFalse {
 			cs.Message = synced.Message
+			st.unsynced = append(st.unsynced, "cluster "+t.Cluster+": "+synced.Message)
 		} else if ready.Status != corev1.ConditionTrue {
 			cs.Message = ready.Message
 		}
@@ -144,6 +146,7 @@ func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 		set(rsp, typ, reason).WithMessage(message).TargetCompositeAndClaim()
 	}
 	st.placed(rsp)
+	st.synced(rsp)
 	// Reported whenever a cluster reports it, True or False, so that the
 	// XR's condition is refreshed once the budget is no longer exhausted
 	// rather than left as it last was.
@@ -181,4 +184,23 @@ func (st status) placed(rsp *fnv1.RunFunctionResponse) {
 	default:
 		response.ConditionTrue(rsp, ConditionPlaced, ReasonPlaced).WithMessage("Every group is placed in a reachable cluster with room").TargetCompositeAndClaim()
 	}
+}
+
+// The TargetsSynced condition, on the composite resource and its claim:
+// whether the provider brought every reachable cluster to its share. A
+// claim's own Synced is its reconciler's; this one names each cluster the
+// provider could not sync, and why (a missing namespace, refused
+// credentials).
+const (
+	ConditionTargetsSynced = "TargetsSynced"
+	ReasonTargetsSynced    = "Synced"
+	ReasonTargetNotSynced  = "TargetNotSynced"
+)
+
+func (st status) synced(rsp *fnv1.RunFunctionResponse) {
+	if len(st.unsynced) > 0 {
+		response.ConditionFalse(rsp, ConditionTargetsSynced, ReasonTargetNotSynced).WithMessage(strings.Join(st.unsynced, "; ")).TargetCompositeAndClaim()
+		return
+	}
+	response.ConditionTrue(rsp, ConditionTargetsSynced, ReasonTargetsSynced).WithMessage("Every reachable cluster is synced").TargetCompositeAndClaim()
 }

@@ -25,7 +25,8 @@ import (
 // cluster: worker StatefulSets, revisions and their pruning after a
 // rollout, the per-group Services and leader EndpointSlices of
 // UniquePerReplica, the nodes of exclusive placement, the worker-index
-// admission policy, a group restart, and deletion.
+// admission policy, a group restart, deletion, and a missing namespace
+// created and deleted with its LeaderWorkerSet.
 func TestLeastPrivilegeIdentity(t *testing.T) {
 	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true, NodeAgent: nodeagent.Config{Pools: nodeagent.DefaultPools()}})
 	ctx := context.Background()
@@ -96,4 +97,13 @@ func TestLeastPrivilegeIdentity(t *testing.T) {
 		}
 		return false, testenv.Pendingf("managed resource still there (%v): %+v; left %v", err, got.Status.Conditions, left)
 	})
+
+	// A namespace missing in the cluster is created, and deleted with the
+	// LeaderWorkerSet, by the same identity.
+	own := e.inNamespace(t, "restricted-ns", "team-r")
+	own.Spec.ProviderConfigReference.Name = "restricted"
+	must(t, e.cp.Client.Create(ctx, own))
+	e.groupsReady(t, own, 1, time.Minute)
+	must(t, e.cp.Client.Delete(ctx, own))
+	namespaceGone(t, e.target, "team-r")
 }

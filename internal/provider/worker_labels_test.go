@@ -121,11 +121,17 @@ func workerLabelsAreUpstreams(t *testing.T, ps []corev1.Pod) {
 // setWorkerLabels sets a ClusterProviderConfig's WorkerLabels.
 func (e *env) setWorkerLabels(t testing.TB, name string, p v1alpha1.WorkerLabelsPolicy) {
 	t.Helper()
+	e.editConfig(t, name, func(s *v1alpha1.ProviderConfigSpec) { s.WorkerLabels = p })
+}
+
+// editConfig edits the spec of a ClusterProviderConfig.
+func (e *env) editConfig(t testing.TB, name string, edit func(*v1alpha1.ProviderConfigSpec)) {
+	t.Helper()
 	pc := &v1alpha1.ClusterProviderConfig{}
 	must(t, e.cp.Client.Get(context.Background(), client.ObjectKey{Name: name}, pc))
 	// A merge patch: the provider's config controller updates the config
 	// too (its finalizer and status), which would fail an update.
 	base := pc.DeepCopy()
-	pc.Spec.WorkerLabels = p
+	edit(&pc.Spec)
 	must(t, e.cp.Client.Patch(context.Background(), pc, client.MergeFrom(base)))
 }

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
 	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
@@ -36,6 +37,9 @@ type Clusters interface {
 	// created, where the provider config asks for it; it reports each
 	// failure once, and workers are patched meanwhile.
 	WorkerIndexPolicy(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error
+	// Settings are what the managed resource's provider config says of
+	// its cluster besides how to reach it.
+	Settings(mr *v1alpha1.RemoteLeaderWorkerSet) clusters.Settings
 }
 
 // reasonWorkerLabelsByPatch: the provider config asks for the worker-index
@@ -70,7 +74,8 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	}
 	t := TargetOf(mr)
 	cluster := metrics.Cluster(t.ConfigNamespace, t.ConfigName)
-	return &external{remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace}, nil
+	return &external{remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, namespaces: c.clusters.Settings(mr).Namespaces,
+		enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace}, nil
 }
 
 // external is one reconcile's view of a target cluster. Observe plans;
@@ -83,12 +88,17 @@ type external struct {
 	recorder event.Recorder
 	metrics  *metrics.Recorder
 	cluster  string
-	enqueuer *Enqueuer
-	inFlight *inFlight
+	// namespaces is the provider config's namespace policy.
+	namespaces v1alpha1.NamespacePolicy
+	enqueuer   *Enqueuer
+	inFlight   *inFlight
 	// forget drops inFlight once the managed resource is deleted.
 	forget func()
 	pace   *statusPace
 	plan   *groups.Plan
+	// creating: the LeaderWorkerSet has no leader StatefulSet in the
+	// cluster yet, so its namespace may be missing.
+	creating bool
 }
 
 func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (managed.ExternalObservation, error) {
@@ -102,6 +112,9 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 			// The cache may not have seen a creation just made.
 			exists, err = anyLeft(ctx, e.live, mr.Spec.ForProvider)
 		}
+		if err == nil && !exists {
+			err = releaseNamespace(ctx, e.remote, e.live, mr.Spec.ForProvider.Namespace, e.cluster)
+		}
 		return managed.ExternalObservation{ResourceExists: exists, ResourceUpToDate: true}, err
 	}
 	now := metav1.Now()
@@ -110,7 +123,7 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	e.plan = p
+	e.plan, e.creating = p, s.Leader == nil
 	e.metrics.Observe(e.cluster, p.Measures, now.Time)
 	before := observedOf(mr)
 	mr.Status.AtProvider = p.Observation
@@ -151,6 +164,11 @@ func (e *external) Update(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSe
 func (e *external) apply(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error {
 	if e.plan == nil {
 		return errors.New("no plan: Observe did not run")
+	}
+	if e.creating {
+		if err := ensureNamespace(ctx, e.remote, e.live, mr.Spec.ForProvider.Namespace, e.cluster, e.namespaces); err != nil {
+			return err
+		}
 	}
 	if err := apply(ctx, e.remote, e.plan, e.inFlight); err != nil {
 		return err
