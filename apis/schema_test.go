@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/packages"
@@ -139,6 +140,19 @@ func TestSchemas(t *testing.T) {
 		want := `spec.workerLabels: Unsupported value: "Webhook"`
 		if err := c.Client.Create(ctx, u); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Create(...): want an error containing %q, got %v", want, err)
+		}
+	})
+	t.Run("Accepts/RemoteLeaderWorkerSet/BudgetEmptiedByApply", func(t *testing.T) {
+		// A cluster's share that drops to 0 groups (failback) has an empty
+		// rollout budget; Crossplane server-side applies it over the one
+		// with groups, after which the API server holds rollout as null.
+		mr := object(t, "testdata/remoteleaderworkerset.yaml")
+		for _, budget := range []map[string]any{{"maxUnavailable": int64(1)}, {}} {
+			mr.Object["spec"].(map[string]any)["forProvider"].(map[string]any)["rollout"] = budget
+			//nolint:staticcheck // Crossplane applies composed resources this way.
+			if err := c.Client.Patch(ctx, mr.DeepCopy(), client.Apply, client.ForceOwnership, client.FieldOwner("composite")); err != nil {
+				t.Fatalf("apply of rollout %v rejected: %v", budget, err)
+			}
 		}
 	})
 	for name, tc := range cases {

@@ -341,7 +341,7 @@ type ClusterStatus struct {
 	// it stays so: placement moves its groups once it has been lost for
 	// spec.placement.failover.afterSeconds.
 	// +optional
-	LostSince *metav1.Time `json:"lostSince,omitempty"`
+	LostSince *metav1.MicroTime `json:"lostSince,omitempty"`
 
 	// FailedOver: the cluster's groups were moved to the others because it
 	// was lost, and have not come back yet.

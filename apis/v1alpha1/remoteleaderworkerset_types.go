@@ -32,6 +32,10 @@ type RemoteLeaderWorkerSetParameters struct {
 	StartupPolicy StartupPolicyType `json:"startupPolicy"`
 
 	// Rollout is this cluster's rollout budget, resolved to group counts.
+	// Nullable: a share of no groups has an empty budget, and a server-side
+	// apply that empties it leaves null behind.
+	// +nullable
+	// +optional
 	Rollout RolloutBudget `json:"rollout"`
 
 	// Revision is the current template revision.

@@ -15,9 +15,10 @@ type TargetClusterStatus struct {
 	// LastContactTime is when the provider last reached the cluster's API
 	// server, as of the last change of this status: while the cluster is
 	// reachable it is not rewritten (an idle cluster costs no write), and
-	// once it is not, it is the last contact before it was lost.
+	// once it is not, it is the last contact before it was lost, from which
+	// a failover's afterSeconds count (hence microseconds).
 	// +optional
-	LastContactTime *metav1.Time `json:"lastContactTime,omitempty"`
+	LastContactTime *metav1.MicroTime `json:"lastContactTime,omitempty"`
 
 	// Nodes is the number of nodes, and ReadyNodes of those the Ready and
 	// schedulable ones.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // twoClusters is an XR over clusters a and b, failing over after 60 s, of
@@ -21,16 +22,16 @@ const twoClusters = `{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"XLeaderW
 
 func xrOf(image, status string) string { return fmt.Sprintf(twoClusters, image, status) }
 
-// targetCluster is a TargetCluster with free nodes of 8 GPUs, reachable or
-// not since lastTransition.
+// targetClusterJSON is a TargetCluster with free nodes of 8 GPUs,
+// reachable or not since its last contact.
 func targetClusterJSON(name string, free int, reachable bool, since time.Time) string {
 	status := "True"
 	if !reachable {
 		status = "False"
 	}
 	return fmt.Sprintf(`{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"TargetCluster","metadata":{"name":%q},
-  "status":{"readyNodes":%d,"freeNodes":%d,"allocatable":{"nvidia.com/gpu":"%d"},
-    "conditions":[{"type":"Reachable","status":%q,"reason":"R","lastTransitionTime":%q}]}}`, name, free, free, 8*free, status, since.UTC().Format(time.RFC3339))
+  "status":{"readyNodes":%d,"freeNodes":%d,"allocatable":{"nvidia.com/gpu":"%d"},"lastContactTime":%q,
+    "conditions":[{"type":"Reachable","status":%q,"reason":"R","lastTransitionTime":%q}]}}`, name, free, free, 8*free, since.UTC().Format(metav1.RFC3339Micro), status, since.UTC().Format(time.RFC3339))
 }
 
 func required(tcs ...string) map[string]*fnv1.Resources {
@@ -102,7 +103,7 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 		},
 		"Failover": {
 			reason:   "A cluster lost since longer than afterSeconds (as the composite remembers) keeps its managed resource as it was, though the template changed, and the other cluster runs every group.",
-			xr:       xrOf("new", fmt.Sprintf(`,"status":{"clusters":[{"name":"a","lostSince":%q}]}`, now.Add(-2*time.Minute).UTC().Format(time.RFC3339))),
+			xr:       xrOf("new", fmt.Sprintf(`,"status":{"clusters":[{"name":"a","lostSince":%q}]}`, now.Add(-2*time.Minute).UTC().Format(metav1.RFC3339Micro))),
 			required: required(targetClusterJSON("a", 8, false, now.Add(-10*time.Second)), targetClusterJSON("b", 8, true, now)),
 			observed: func(t *testing.T) map[string]*fnv1.Resource {
 				return map[string]*fnv1.Resource{"cluster-a": observedIn(t, "a", "old"), "cluster-b": observedIn(t, "b", "old")}

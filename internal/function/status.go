@@ -4,7 +4,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -103,7 +102,7 @@ func (st status) object() map[string]any {
 			}
 		}
 		if c.LostSince != nil {
-			m["lostSince"] = c.LostSince.UTC().Format(time.RFC3339)
+			m["lostSince"] = c.LostSince.UTC().Format(metav1.RFC3339Micro)
 		}
 		if c.FailedOver {
 			m["failedOver"] = true

@@ -105,7 +105,7 @@ func TestExtended(t *testing.T) {
 }
 
 func TestSameIgnoresReachability(t *testing.T) {
-	a := v1alpha1.TargetClusterStatus{ReadyNodes: 2, Conditions: []metav1.Condition{{Type: "Reachable"}}, LastContactTime: &metav1.Time{}}
+	a := v1alpha1.TargetClusterStatus{ReadyNodes: 2, Conditions: []metav1.Condition{{Type: "Reachable"}}, LastContactTime: &metav1.MicroTime{}}
 	if !Same(a, v1alpha1.TargetClusterStatus{ReadyNodes: 2}) {
 		t.Error("observations that differ in reachability only must be the same room")
 	}

@@ -29,7 +29,7 @@ type Observed struct {
 
 	// LostSince and FailedOver are what the composite's status remembers
 	// of the cluster (v1alpha1.ClusterStatus).
-	LostSince  *metav1.Time
+	LostSince  *metav1.MicroTime
 	FailedOver bool
 }
 
@@ -45,17 +45,16 @@ func (o Observed) Reachable() metav1.ConditionStatus {
 	return metav1.ConditionUnknown
 }
 
-// lostSince is when an unreachable cluster was first seen lost: as the
-// composite remembers it, else when its TargetCluster turned unreachable,
-// else now.
-func (o Observed) lostSince(now time.Time) *metav1.Time {
-	if o.LostSince != nil {
+// lostSince is when an unreachable cluster was lost: as the composite
+// remembers it, else its TargetCluster's last contact, else now.
+func (o Observed) lostSince(now time.Time) *metav1.MicroTime {
+	switch {
+	case o.LostSince != nil:
 		return o.LostSince.DeepCopy()
+	case o.Room.LastContactTime != nil && o.Room.LastContactTime.Time.Before(now):
+		return o.Room.LastContactTime.DeepCopy()
 	}
-	if c := meta.FindStatusCondition(o.Room.Conditions, ConditionReachable); c != nil && !c.LastTransitionTime.IsZero() && c.LastTransitionTime.Time.Before(now) {
-		return c.LastTransitionTime.DeepCopy()
-	}
-	return &metav1.Time{Time: now}
+	return &metav1.MicroTime{Time: now}
 }
 
 // Placed is where a LeaderWorkerSet's groups go, and why some are not where
@@ -124,7 +123,7 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 		default:
 			due := afterSeconds(failover) - now.Sub(sh.LostSince.Time)
 			out.Recheck = minPositive(out.Recheck, due)
-			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its groups fail over at %s", sh.Cluster, stamp(sh.LostSince), stamp(&metav1.Time{Time: sh.LostSince.Add(afterSeconds(failover))})))
+			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its groups fail over at %s", sh.Cluster, stamp(sh.LostSince), stamp(&metav1.MicroTime{Time: sh.LostSince.Add(afterSeconds(failover))})))
 		}
 		if !sh.Keep && sh.Capacity != nil && sh.Groups > *sh.Capacity {
 			moving += sh.Groups - *sh.Capacity
@@ -214,4 +213,4 @@ func minPositive(a, b time.Duration) time.Duration {
 	return a
 }
 
-func stamp(t *metav1.Time) string { return t.UTC().Format(time.RFC3339) }
+func stamp(t *metav1.MicroTime) string { return t.UTC().Format(time.RFC3339) }

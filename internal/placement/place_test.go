@@ -17,7 +17,7 @@ import (
 
 var now = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 
-func ago(d time.Duration) *metav1.Time { return &metav1.Time{Time: now.Add(-d)} }
+func ago(d time.Duration) *metav1.MicroTime { return &metav1.MicroTime{Time: now.Add(-d)} }
 
 // reachable is a TargetCluster status with free nodes of 8 GPUs each.
 func reachable(free int32) *v1alpha1.TargetClusterStatus {

@@ -36,7 +36,7 @@ type Share struct {
 	// Reachable is the cluster's TargetCluster condition, Unknown without
 	// one; LostSince when it was first seen unreachable.
 	Reachable metav1.ConditionStatus
-	LostSince *metav1.Time
+	LostSince *metav1.MicroTime
 	// Capacity is how many groups the cluster can run, nil if unbounded.
 	Capacity *int32
 	// FailedOver: the cluster's groups were created in the others because

@@ -24,7 +24,7 @@ import (
 
 // claimReady waits until a claim reports n ready and updated groups and
 // Ready, and returns when it first saw that.
-func (e *env) claimReady(b *testing.B, name string, n int64) time.Time {
+func (e *env) claimReady(b testing.TB, name string, n int64) time.Time {
 	var at time.Time
 	must(b, testenv.WaitFor(context.Background(), 5*time.Minute, func(ctx context.Context) (bool, error) {
 		c := claim(name, "")

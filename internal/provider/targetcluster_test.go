@@ -24,8 +24,8 @@ const observeInterval = time.Second
 // ClusterProviderConfig of a target cluster, with its room (ready and free
 // nodes, per node pool and zone); nodes running a group are no longer free;
 // an idle cluster is not written; a cluster whose API server stops
-// answering turns unreachable, keeping the room and the last contact it
-// was seen with, and reachable again when it answers.
+// answering turns unreachable, keeping the room it was seen with and the
+// time of its last contact, and reachable again when it answers.
 func TestTargetClusterObservations(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
@@ -117,8 +117,13 @@ func TestTargetClusterObservations(t *testing.T) {
 			if err := reachable(st, metav1.ConditionFalse); err != nil {
 				return err
 			}
-			if st.FreeNodes != before.Status.FreeNodes || !st.LastContactTime.Equal(before.Status.LastContactTime) {
-				return testenv.Pendingf("room or last contact changed while unreachable")
+			if st.FreeNodes != before.Status.FreeNodes {
+				return testenv.Pendingf("room changed while unreachable")
+			}
+			// The last contact is the provider's last sight of the cluster,
+			// though an idle cluster's is not written until then.
+			if st.LastContactTime == nil || st.LastContactTime.Before(before.Status.LastContactTime) || st.LastContactTime.Time.After(time.Now()) {
+				return testenv.Pendingf("last contact %v, before the cluster was lost %v", st.LastContactTime, before.Status.LastContactTime)
 			}
 			return nil
 		})

@@ -20,7 +20,6 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -50,6 +49,9 @@ type Keeper struct {
 	// busy are the configs whose observation has not finished: a cluster
 	// that does not answer holds up only itself.
 	busy map[string]bool
+	// contact is when each cluster was last observed reachable: written as
+	// its last contact when it is lost, though not at every observation.
+	contact map[string]time.Time
 }
 
 // Setup adds a Keeper to mgr.
@@ -57,7 +59,7 @@ func Setup(mgr ctrl.Manager, m *clusters.Manager, interval time.Duration, log lo
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	k := &Keeper{kube: mgr.GetClient(), clusters: m, interval: interval, log: log.WithValues("controller", "targetcluster"), busy: map[string]bool{}}
+	k := &Keeper{kube: mgr.GetClient(), clusters: m, interval: interval, log: log.WithValues("controller", "targetcluster"), busy: map[string]bool{}, contact: map[string]time.Time{}}
 	if err := mgr.Add(k); err != nil {
 		return fmt.Errorf("cannot add the target cluster keeper: %w", err)
 	}
@@ -108,6 +110,19 @@ func (k *Keeper) claim(name string) bool {
 	return true
 }
 
+func (k *Keeper) contacted(name string, at time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.contact[name] = at
+}
+
+func (k *Keeper) lastContact(name string) (time.Time, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	at, ok := k.contact[name]
+	return at, ok
+}
+
 func (k *Keeper) release(name string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -121,11 +136,14 @@ func (k *Keeper) observe(ctx context.Context, pc *v1alpha1.ClusterProviderConfig
 		return err
 	}
 	next, contacted := k.look(ctx, pc, tc.Status)
+	if contacted {
+		k.contacted(pc.Name, time.Now())
+	}
 	if !changed(tc.Status, next) {
 		return nil
 	}
-	if contacted {
-		next.LastContactTime = ptr.To(metav1.Now())
+	if last, ok := k.lastContact(pc.Name); ok {
+		next.LastContactTime = &metav1.MicroTime{Time: last}
 	}
 	tc.Status = next
 	if err := k.kube.Status().Update(ctx, tc); err != nil {

@@ -26,7 +26,7 @@ func TestChanged(t *testing.T) {
 		"StillLost":   {reason: "Another error message of a cluster still lost is no reason to write.", prev: with(2, metav1.ConditionFalse, ReasonUnreachable, "watch failed 3s ago"), next: with(2, metav1.ConditionFalse, ReasonUnreachable, "watch failed 8s ago"), want: false},
 		"LastContactOnly": {reason: "A newer contact alone is not written: an idle cluster costs no write.", prev: with(2, metav1.ConditionTrue, ReasonContacted, ""), next: func() v1alpha1.TargetClusterStatus {
 			s := with(2, metav1.ConditionTrue, ReasonContacted, "")
-			s.LastContactTime = &metav1.Time{}
+			s.LastContactTime = &metav1.MicroTime{}
 			return s
 		}(), want: false},
 	}
