@@ -212,7 +212,41 @@ type Placement struct {
 	// reported missing.
 	// +optional
 	Failover *Failover `json:"failover,omitempty"`
+
+	// Rollout orders a template change over the clusters.
+	// +optional
+	Rollout *PlacementRollout `json:"rollout,omitempty"`
 }
+
+// PlacementRollout orders a template change over the clusters.
+type PlacementRollout struct {
+	// Strategy: Parallel (the default) rolls every cluster at once, each
+	// within its part of the budget. Sequential rolls one cluster at a time
+	// in the order of clusters: the next gets the new template only once
+	// the previous has every group updated and ready.
+	// +kubebuilder:validation:Enum=Parallel;Sequential
+	// +kubebuilder:default=Parallel
+	// +optional
+	Strategy RolloutOrder `json:"strategy,omitempty"`
+
+	// ProgressDeadlineSeconds: a Sequential rollout whose current cluster
+	// has made no progress (no group updated or turned ready) this long is
+	// halted, with the RolloutHalted condition: the clusters after it keep
+	// their template until it progresses again.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:default=600
+	// +optional
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+}
+
+// RolloutOrder is how a template change proceeds over clusters.
+type RolloutOrder string
+
+// Rollout orders.
+const (
+	RolloutParallel   RolloutOrder = "Parallel"
+	RolloutSequential RolloutOrder = "Sequential"
+)
 
 // Failover decides when a lost cluster's groups are created elsewhere. When
 // the cluster returns it gets its share back (failback), and the groups
@@ -357,6 +391,12 @@ type ClusterStatus struct {
 	// Revision is the template revision the cluster's groups are given.
 	// +optional
 	Revision string `json:"revision,omitempty"`
+
+	// ProgressTime is when the cluster's rollout last made progress (a
+	// group updated or turned ready), kept while a Sequential rollout waits
+	// for it.
+	// +optional
+	ProgressTime *metav1.MicroTime `json:"progressTime,omitempty"`
 }
 
 // StartupPolicyType decides when workers are created.

@@ -19,6 +19,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
+	"github.com/lws-crossplane/lws-crossplane/internal/placement"
 )
 
 // Function answers RunFunction requests.
@@ -76,11 +77,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	l, err := compose.Read(oxr.Resource.Object)
 	if err == nil {
-		var p compose.Placement
+		var p planned
 		if p, err = plan(req, oxr.Resource.Object, l, clusters); err == nil {
 			rsp.Requirements = requirements(l)
-			if p.Recheck > 0 {
-				rsp.Meta.Ttl = durationpb.New(min(recheck(p.Recheck), ttl(in)))
+			if due := p.due(); due > 0 {
+				rsp.Meta.Ttl = durationpb.New(min(recheck(due), ttl(in)))
 			}
 			err = f.respond(req, rsp, p, clusters)
 		}
@@ -92,24 +93,50 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// plan places the LeaderWorkerSet by what is observed of its clusters now.
-func plan(req *fnv1.RunFunctionRequest, xr map[string]any, l compose.LeaderWorkerSet, clusters observedSet) (compose.Placement, error) {
+// planned is a LeaderWorkerSet placed, and sequenced over its clusters.
+type planned struct {
+	compose.Placement
+	seq        placement.Sequenced
+	sequential bool
+}
+
+// due is when a decision falls due that no change announces, zero if none.
+func (p planned) due() time.Duration {
+	if p.Recheck > 0 && (p.seq.Recheck == 0 || p.Recheck < p.seq.Recheck) {
+		return p.Recheck
+	}
+	return p.seq.Recheck
+}
+
+// plan places the LeaderWorkerSet by what is observed of its clusters now,
+// and holds back the clusters whose turn in a Sequential rollout has not
+// come.
+func plan(req *fnv1.RunFunctionRequest, xr map[string]any, l compose.LeaderWorkerSet, clusters observedSet) (planned, error) {
 	mem, err := remembered(xr)
 	if err != nil {
-		return compose.Placement{}, err
+		return planned{}, err
 	}
 	obs, err := observations(req, l, clusters, mem)
 	if err != nil {
-		return compose.Placement{}, err
+		return planned{}, err
 	}
-	return compose.PlanObserved(autoscaled(l, clusters), clusters.template(), obs, time.Now())
+	now := time.Now()
+	p, err := compose.PlanObserved(autoscaled(l, clusters), clusters.template(), obs, now)
+	if err != nil {
+		return planned{}, err
+	}
+	var r *v1alpha1.PlacementRollout
+	if l.Spec.Placement != nil {
+		r = l.Spec.Placement.Rollout
+	}
+	return planned{Placement: p, seq: sequence(&p, r, clusters, mem, now), sequential: r != nil && r.Strategy == v1alpha1.RolloutSequential}, nil
 }
 
 // respond sets the desired managed resources, passing through those of
 // earlier pipeline steps, and the composite resource's status. The managed
 // resource of a cluster lost to a failover is desired as it was observed:
 // nothing is deleted or changed there while it cannot be read.
-func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, p compose.Placement, clusters observedSet) error {
+func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, p planned, clusters observedSet) error {
 	targets := p.Targets
 	desired, err := request.GetDesiredComposedResources(req)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
-	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/restart"
 	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
@@ -32,6 +31,10 @@ type status struct {
 	// room; unsynced what the provider says of clusters it could not
 	// bring to their share.
 	lost, short, unsynced []string
+	// sequential: the rollout goes cluster by cluster; halted says which
+	// cluster stopped it.
+	sequential bool
+	halted     string
 }
 
 // aggregate sums what each cluster's provider observed. A cluster counts as
@@ -41,12 +44,15 @@ type status struct {
 // A cluster lost to a failover reports what placement knows of it, but its
 // groups, which its provider cannot see, are neither counted nor waited for:
 // the other clusters run them.
-func aggregate(p compose.Placement, observed observedSet) status {
+func aggregate(p planned, observed observedSet) status {
 	targets := p.Targets
-	st := status{available: true, lost: p.Lost, short: p.Short}
-	for _, t := range targets {
+	st := status{available: true, lost: p.Lost, short: p.Short, sequential: p.sequential, halted: p.seq.Halted}
+	for i, t := range targets {
 		cs := v1alpha1.ClusterStatus{Name: t.Cluster, Groups: t.Groups, LostSince: t.LostSince, FailedOver: t.FailedOver, Capacity: t.Capacity,
 			Revision: t.Resource.Spec.ForProvider.Revision.Key}
+		if i < len(p.seq.Steps) {
+			cs.ProgressTime = p.seq.Steps[i].ProgressTime
+		}
 		if t.Reachable != metav1.ConditionUnknown {
 			cs.Reachable = string(t.Reachable)
 		}
@@ -104,6 +110,9 @@ func (st status) object() map[string]any {
 		if c.LostSince != nil {
 			m["lostSince"] = c.LostSince.UTC().Format(metav1.RFC3339Micro)
 		}
+		if c.ProgressTime != nil {
+			m["progressTime"] = c.ProgressTime.UTC().Format(metav1.RFC3339Micro)
+		}
 		if c.FailedOver {
 			m["failedOver"] = true
 		}
@@ -146,6 +155,7 @@ func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 	}
 	st.placed(rsp)
 	st.synced(rsp)
+	st.rolloutHalted(rsp)
 	// Reported whenever a cluster reports it, True or False, so that the
 	// XR's condition is refreshed once the budget is no longer exhausted
 	// rather than left as it last was.
@@ -202,4 +212,23 @@ func (st status) synced(rsp *fnv1.RunFunctionResponse) {
 		return
 	}
 	response.ConditionTrue(rsp, ConditionTargetsSynced, ReasonTargetsSynced).WithMessage("Every reachable cluster is synced").TargetCompositeAndClaim()
+}
+
+// The RolloutHalted condition of a Sequential rollout, on the composite
+// resource and its claim.
+const (
+	ConditionRolloutHalted         = "RolloutHalted"
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	ReasonRolloutProgressing       = "Progressing"
+)
+
+func (st status) rolloutHalted(rsp *fnv1.RunFunctionResponse) {
+	switch {
+	case !st.sequential:
+	case st.halted != "":
+		response.Warning(rsp, errors.New(st.halted)).TargetCompositeAndClaim()
+		response.ConditionTrue(rsp, ConditionRolloutHalted, ReasonProgressDeadlineExceeded).WithMessage(st.halted).TargetCompositeAndClaim()
+	default:
+		response.ConditionFalse(rsp, ConditionRolloutHalted, ReasonRolloutProgressing).WithMessage("No cluster is past its progress deadline").TargetCompositeAndClaim()
+	}
 }

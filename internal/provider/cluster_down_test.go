@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,16 +43,7 @@ func TestTargetClusterDown(t *testing.T) {
 	}
 	before := len(pods(t, second, "down"))
 
-	apiserver := second.ProcessIDs()[testenv.ComponentAPIServer]
-	must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			must(t, syscall.Kill(apiserver, syscall.SIGCONT))
-		}
-	}
-	t.Cleanup(resume)
+	resume := freeze(t, second)
 
 	l.Spec.LeaderWorkerTemplate.WorkerTemplate.Spec.Containers[0].Image = "image:v2"
 	for i, mr := range plan(t, l) {
@@ -84,8 +76,7 @@ func TestTargetClusterDown(t *testing.T) {
 	}
 
 	t.Run("DeletionWaitsForTheCluster", func(t *testing.T) {
-		must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
-		resumed = false
+		resume := freeze(t, second)
 		for _, mr := range mrs {
 			must(t, e.cp.Client.Delete(ctx, mr))
 		}
@@ -113,6 +104,18 @@ func TestTargetClusterDown(t *testing.T) {
 			return kerrors.IsNotFound(err), client.IgnoreNotFound(err)
 		})
 	})
+}
+
+// freeze stops the API server of c (SIGSTOP), as a cluster whose control
+// plane went away while its pods run on; resume lets it run again, and
+// runs when the test ends if the test did not call it.
+func freeze(t testing.TB, c *testenv.Cluster) (resume func()) {
+	t.Helper()
+	apiserver := c.ProcessIDs()[testenv.ComponentAPIServer]
+	must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
+	resume = sync.OnceFunc(func() { must(t, syscall.Kill(apiserver, syscall.SIGCONT)) })
+	t.Cleanup(resume)
+	return resume
 }
 
 // plan renders a LeaderWorkerSet into its managed resources, one per

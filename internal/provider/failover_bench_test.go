@@ -3,7 +3,6 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,8 +48,7 @@ func BenchmarkFailover16x4(b *testing.B) {
 		must(b, e.cp.Client.Create(ctx, c))
 		e.claimReady(b, name, 16)
 
-		apiserver := second.ProcessIDs()[testenv.ComponentAPIServer]
-		must(b, syscall.Kill(apiserver, syscall.SIGSTOP))
+		resume := freeze(b, second)
 		lost := e.lostAt(b, "second")
 		due := lost.Add(failoverAfter)
 		must(b, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -59,7 +57,7 @@ func BenchmarkFailover16x4(b *testing.B) {
 		}))
 		failover += time.Since(due)
 
-		must(b, syscall.Kill(apiserver, syscall.SIGCONT))
+		resume()
 		e.claimStatus(b, name, "back in second", func(status map[string]any, _ map[string]map[string]any) error {
 			if clusterStatus(status, "default")["groups"] != int64(0) || status["readyReplicas"] != int64(16) {
 				return fmt.Errorf("want every group back in second")

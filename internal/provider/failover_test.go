@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,16 +41,7 @@ func TestFailoverThroughCrossplane(t *testing.T) {
 	_, secondLeaders, err := groupsReadyIn(ctx, second, "failover")
 	must(t, err)
 
-	apiserver := second.ProcessIDs()[testenv.ComponentAPIServer]
-	must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			must(t, syscall.Kill(apiserver, syscall.SIGCONT))
-		}
-	}
-	t.Cleanup(resume)
+	resume := freeze(t, second)
 	e.claimStatus(t, "failover", "the frozen cluster lost, its groups failed over and ready in the other", func(status map[string]any, conds map[string]map[string]any) error {
 		lost, kept := clusterStatus(status, "second"), clusterStatus(status, "default")
 		if lost["failedOver"] != true || lost["reachable"] != "False" || kept["groups"] != int64(4) || kept["readyReplicas"] != int64(4) {

@@ -2,7 +2,6 @@ package provider_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -103,16 +102,7 @@ func TestTargetClusterObservations(t *testing.T) {
 	t.Run("UnreachableAndBack", func(t *testing.T) {
 		before := &v1alpha1.TargetCluster{}
 		must(t, e.cp.Client.Get(ctx, client.ObjectKeyFromObject(tc), before))
-		apiserver := e.target.ProcessIDs()[testenv.ComponentAPIServer]
-		must(t, syscall.Kill(apiserver, syscall.SIGSTOP))
-		resumed := false
-		resume := func() {
-			if !resumed {
-				resumed = true
-				must(t, syscall.Kill(apiserver, syscall.SIGCONT))
-			}
-		}
-		t.Cleanup(resume)
+		resume := freeze(t, e.target)
 		observed("unreachable, with the room and last contact it was seen with", func(st v1alpha1.TargetClusterStatus) error {
 			if err := reachable(st, metav1.ConditionFalse); err != nil {
 				return err
