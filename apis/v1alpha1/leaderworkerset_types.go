@@ -333,6 +333,11 @@ type LeaderWorkerSetStatus struct {
 	// +listMapKey=name
 	// +optional
 	Clusters []ClusterStatus `json:"clusters,omitempty"`
+
+	// ClustersReady is "<ready>/<total>": the clusters whose groups serve
+	// (their managed resource is Ready), of those of the placement.
+	// +optional
+	ClustersReady string `json:"clustersReady,omitempty"`
 }
 
 // ClusterStatus is one target cluster's part of the status.

@@ -168,7 +168,7 @@ func TestRunFunctionReadsStatusBack(t *testing.T) {
 	mr := rsp.GetDesired().GetResources()["cluster-default"].GetResource().AsMap()
 	key := mr["spec"].(map[string]any)["forProvider"].(map[string]any)["revision"].(map[string]any)["key"]
 	want := map[string]any{
-		"readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2),
+		"readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2), "clustersReady": "1/1",
 		"hpaPodSelector": "leaderworkerset.sigs.k8s.io/name=test-sample,leaderworkerset.sigs.k8s.io/worker-index=0",
 		"clusters": []any{map[string]any{"name": "default", "groups": float64(2), "readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2), "ready": "True", "synced": "True",
 			"revision": key}},

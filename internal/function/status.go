@@ -2,6 +2,7 @@ package function
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -121,7 +122,14 @@ func (st status) object() map[string]any {
 		}
 		clusters = append(clusters, m)
 	}
+	ready := 0
+	for _, c := range st.Clusters {
+		if c.Ready == string(corev1.ConditionTrue) {
+			ready++
+		}
+	}
 	return map[string]any{
+		"clustersReady":   fmt.Sprintf("%d/%d", ready, len(st.Clusters)),
 		"readyReplicas":   int64(st.ReadyReplicas),
 		"updatedReplicas": int64(st.UpdatedReplicas),
 		"replicas":        int64(st.Replicas),

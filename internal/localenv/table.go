@@ -84,7 +84,7 @@ func (e *Env) claims(ctx context.Context, w io.Writer) (bool, error) {
 			replicas, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
 			ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
 			updated, _, _ := unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
-			clusters, _, _ := unstructured.NestedSlice(u.Object, "status", "clusters")
+			clusters, _, _ := unstructured.NestedString(u.Object, "status", "clustersReady")
 			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 			var active []string
 			status := map[string]string{}
@@ -98,7 +98,7 @@ func (e *Env) claims(ctx context.Context, w io.Writer) (bool, error) {
 			}
 			slices.Sort(active)
 			all = all && status["Ready"] == "True" && ready == updated && updated >= replicas
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", kind, u.GetName(), status["Synced"], status["Ready"], ready, replicas, updated, len(clusters), strings.Join(active, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", kind, u.GetName(), status["Synced"], status["Ready"], ready, replicas, updated, clusters, strings.Join(active, ","))
 		}
 	}
 	fmt.Fprintln(tw)

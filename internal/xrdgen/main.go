@@ -103,6 +103,7 @@ var printerColumns = []map[string]any{
 	{"name": "DESIRED", "type": "integer", "jsonPath": ".spec.replicas"},
 	{"name": "READY-GROUPS", "type": "integer", "jsonPath": ".status.readyReplicas"},
 	{"name": "UPDATED", "type": "integer", "jsonPath": ".status.updatedReplicas"},
+	{"name": "CLUSTERS", "type": "string", "jsonPath": ".status.clustersReady"},
 }
 
 func version(props map[string]extv1.JSONSchemaProps) map[string]any {
