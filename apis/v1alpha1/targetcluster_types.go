@@ -23,15 +23,15 @@ type TargetClusterStatus struct {
 	// Nodes is the number of nodes, and ReadyNodes of those the Ready and
 	// schedulable ones.
 	// +optional
-	Nodes int32 `json:"nodes,omitempty"`
+	Nodes int32 `json:"nodes"`
 	// +optional
-	ReadyNodes int32 `json:"readyNodes,omitempty"`
+	ReadyNodes int32 `json:"readyNodes"`
 
 	// FreeNodes are the ready, schedulable nodes running no pod of a
 	// LeaderWorkerSet, and Allocatable their extended resources (such as
 	// nvidia.com/gpu or google.com/tpu), summed.
 	// +optional
-	FreeNodes int32 `json:"freeNodes,omitempty"`
+	FreeNodes int32 `json:"freeNodes"`
 	// +optional
 	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
 
