@@ -26,7 +26,8 @@ func clusterStatus(status map[string]any, name string) map[string]any {
 // TestFailoverThroughCrossplane freezes the API server of one of two target
 // clusters under a claim that fails over after 10 s: the claim says the
 // cluster is lost, and once afterSeconds have passed the other cluster runs
-// every group, ready, while nothing is deleted in the frozen one. When the
+// every group, ready, while nothing is deleted in the frozen one, though the
+// provider restarts in between. When the
 // API server is back, the claim converges to its placement again, two
 // groups per cluster, never with fewer than replicas − maxUnavailable
 // groups ready over both clusters, and the frozen cluster's groups are the
@@ -42,6 +43,16 @@ func TestFailoverThroughCrossplane(t *testing.T) {
 	must(t, err)
 
 	resume := freeze(t, second)
+	// The provider restarts while the cluster is lost, before the failover:
+	// its memory of the last contact goes, the TargetCluster keeps it.
+	e.claimStatus(t, "failover", "the frozen cluster seen lost", func(status map[string]any, _ map[string]map[string]any) error {
+		if clusterStatus(status, "second")["reachable"] != "False" {
+			return fmt.Errorf("want second unreachable")
+		}
+		return nil
+	})
+	e.stop()
+	e.stop = e.run(t)
 	e.claimStatus(t, "failover", "the frozen cluster lost, its groups failed over and ready in the other", func(status map[string]any, conds map[string]map[string]any) error {
 		lost, kept := clusterStatus(status, "second"), clusterStatus(status, "default")
 		if lost["failedOver"] != true || lost["reachable"] != "False" || kept["groups"] != int64(4) || kept["readyReplicas"] != int64(4) {

@@ -136,14 +136,14 @@ func (k *Keeper) observe(ctx context.Context, pc *v1alpha1.ClusterProviderConfig
 		return err
 	}
 	next, contacted := k.look(ctx, pc, tc.Status)
+	now := time.Now()
+	last, seen := k.lastContact(pc.Name)
 	if contacted {
-		k.contacted(pc.Name, time.Now())
+		k.contacted(pc.Name, now)
 	}
-	if !changed(tc.Status, next) {
+	var write bool
+	if next, write = stamped(tc.Status, next, contacted, last, seen, now); !write {
 		return nil
-	}
-	if last, ok := k.lastContact(pc.Name); ok {
-		next.LastContactTime = &metav1.MicroTime{Time: last}
 	}
 	tc.Status = next
 	if err := k.kube.Status().Update(ctx, tc); err != nil {
@@ -190,6 +190,34 @@ func (k *Keeper) room(ctx context.Context, pc *v1alpha1.ClusterProviderConfig) (
 		keys = observation.DefaultTopologyKeys
 	}
 	return observation.Of(nodes.Items, pods.Items, keys), nil
+}
+
+// stamped decides whether an observation is written, and with which last
+// contact. It is written when changed, and at this process's first contact
+// with the cluster: its last contact, which an idle cluster does not
+// rewrite, must not be older than this process's start. The last contact
+// written is this process's (now, when it reached the cluster now); for a
+// cluster it has never reached, that of the status when the cluster was
+// already unreachable there, else the moment it was first seen lost, so
+// that a failover never counts from a contact older than the provider.
+func stamped(prev, next v1alpha1.TargetClusterStatus, contacted bool, last time.Time, seen bool, now time.Time) (v1alpha1.TargetClusterStatus, bool) {
+	switch {
+	case contacted:
+		next.LastContactTime = &metav1.MicroTime{Time: now}
+		return next, !seen || changed(prev, next)
+	case !changed(prev, next):
+		return next, false
+	case seen:
+		next.LastContactTime = &metav1.MicroTime{Time: last}
+	case !unreachable(prev):
+		next.LastContactTime = &metav1.MicroTime{Time: now}
+	}
+	return next, true
+}
+
+func unreachable(st v1alpha1.TargetClusterStatus) bool {
+	c := meta.FindStatusCondition(st.Conditions, ConditionReachable)
+	return c != nil && c.Status == metav1.ConditionFalse
 }
 
 // changed: the room differs, or the cluster turned reachable or
