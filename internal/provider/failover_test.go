@@ -26,12 +26,12 @@ func clusterStatus(status map[string]any, name string) map[string]any {
 // TestFailoverThroughCrossplane freezes the API server of one of two target
 // clusters under a claim that fails over after 10 s: the claim says the
 // cluster is lost, and once afterSeconds have passed the other cluster runs
-// every group, ready, while nothing is deleted in the frozen one, though the
-// provider restarts in between. When the
-// API server is back, the claim converges to its placement again, two
-// groups per cluster, never with fewer than replicas − maxUnavailable
-// groups ready over both clusters, and the frozen cluster's groups are the
-// ones it had (failback, not a re-creation).
+// every group, ready, while nothing is deleted in the frozen one, though
+// the provider restarts in between. When the API server is back, the claim
+// converges to its placement again, two groups per cluster, never with
+// fewer than replicas − maxUnavailable groups ready over both clusters,
+// and the frozen cluster's groups are the ones it had (failback, not a
+// re-creation).
 func TestFailoverThroughCrossplane(t *testing.T) {
 	e, second := startWithCrossplane(t)
 	ctx := context.Background()
