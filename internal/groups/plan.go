@@ -31,6 +31,17 @@ type Identity struct {
 	NodeAffinity []corev1.NodeSelectorRequirement
 }
 
+// Reasons of the events a plan records: upstream's, where upstream records
+// the same event, and ours for what only we do.
+const (
+	ReasonGroupsProgressing = "GroupsProgressing"
+	ReasonGroupsUpdating    = "GroupsUpdating"
+	ReasonRecreateGroup     = "RecreateGroup"
+	ReasonFailedCreate      = "FailedCreate"
+	// ReasonFailedPlacement: a subgroup found no topology domain (ours).
+	ReasonFailedPlacement = "FailedPlacement"
+)
+
 // Event is an event to record on the managed resource, with upstream's
 // reasons (spec §5.10).
 type Event struct {
@@ -190,12 +201,12 @@ func (p *Plan) leader(s *State, cur *template) error {
 	p.Leader = desired
 	switch {
 	case s.Leader == nil:
-		p.Events = append(p.Events, Event{Reason: "GroupsProgressing", Message: "Created leader statefulset " + desired.Name})
+		p.Events = append(p.Events, Event{Reason: ReasonGroupsProgressing, Message: "Created leader statefulset " + desired.Name})
 	case !changed && d.Partition < observed.Partition:
-		p.Events = append(p.Events, Event{Reason: "GroupsUpdating", Message: updatingMessage(d.Partition, observed.Partition)})
+		p.Events = append(p.Events, Event{Reason: ReasonGroupsUpdating, Message: updatingMessage(d.Partition, observed.Partition)})
 	}
 	if observed != nil && d.Replicas < observed.Replicas {
-		p.Events = append(p.Events, Event{Reason: "GroupsProgressing", Message: surgeMessage(s.Params.Name, d.Replicas, observed.Replicas)})
+		p.Events = append(p.Events, Event{Reason: ReasonGroupsProgressing, Message: surgeMessage(s.Params.Name, d.Replicas, observed.Replicas)})
 	}
 	return nil
 }

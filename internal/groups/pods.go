@@ -63,7 +63,7 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 	if leader.Annotations[lws.AnnotationLeaderName] != "" {
 		// A worker that looks like a leader: the cluster lacks
 		// StatefulSetStartOrdinal, and creating workers would recurse (lws#394).
-		p.Events = append(p.Events, Event{Warning: true, Reason: "FailedCreate", Message: fmt.Sprintf(
+		p.Events = append(p.Events, Event{Warning: true, Reason: ReasonFailedCreate, Message: fmt.Sprintf(
 			"Pod %s is a leader carrying the %s annotation: the cluster needs Kubernetes v1.27 or later (or StatefulSetStartOrdinal)", leader.Name, lws.AnnotationLeaderName)})
 		return nil
 	}
@@ -101,7 +101,7 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 		}
 		node := s.Nodes[leader.Spec.NodeName]
 		if node == nil || node.Labels[key] == "" {
-			p.Events = append(p.Events, Event{Warning: true, Reason: "FailedCreate", Message: fmt.Sprintf(
+			p.Events = append(p.Events, Event{Warning: true, Reason: ReasonFailedCreate, Message: fmt.Sprintf(
 				"Node %s of leader pod %s has no topology label %s", leader.Spec.NodeName, leader.Name, key)})
 			return nil
 		}
@@ -113,7 +113,7 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 	}
 	w.OwnerReferences = []metav1.OwnerReference{ownedBy(leader)}
 	p.Workers = append(p.Workers, w)
-	p.Events = append(p.Events, Event{Reason: "GroupsProgressing", Message: "Created worker statefulset for leader pod " + leader.Name})
+	p.Events = append(p.Events, Event{Reason: ReasonGroupsProgressing, Message: "Created worker statefulset for leader pod " + leader.Name})
 	return nil
 }
 

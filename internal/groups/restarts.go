@@ -106,7 +106,7 @@ func (p *Plan) recreate(r *restarts, pod, leader *corev1.Pod) {
 	switch v.Action {
 	case restart.RecreateNow:
 		p.Restarts = append(p.Restarts, leader)
-		p.Events = append(p.Events, Event{Reason: "RecreateGroup", Message: fmt.Sprintf(
+		p.Events = append(p.Events, Event{Reason: ReasonRecreateGroup, Message: fmt.Sprintf(
 			"Worker pod %s failed, deleted leader pod %s to recreate group %d", pod.Name, leader.Name, group)})
 		if r.track {
 			r.history[group] = v1alpha1.GroupRestartStatus{Group: group, Revision: leader.Labels[lws.LabelRevisionKey], Count: v.Count,

@@ -146,7 +146,7 @@ func (p *Plan) subGroupDomain(s *State, members []subGroupMember) (domain string
 		}
 		node := s.Nodes[m.pod.Spec.NodeName]
 		if node == nil || node.Labels[m.topology] == "" {
-			p.Events = append(p.Events, Event{Warning: true, Reason: "FailedPlacement", Message: fmt.Sprintf(
+			p.Events = append(p.Events, Event{Warning: true, Reason: ReasonFailedPlacement, Message: fmt.Sprintf(
 				"Node %s of pod %s has no topology label %s", m.pod.Spec.NodeName, m.pod.Name, m.topology)})
 			return "", true, false
 		}
