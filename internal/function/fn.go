@@ -129,13 +129,23 @@ func plan(req *fnv1.RunFunctionRequest, xr map[string]any, l compose.LeaderWorke
 	if l.Spec.Placement != nil {
 		r = l.Spec.Placement.Rollout
 	}
+	keepLost(&p, clusters)
 	return planned{Placement: p, seq: sequence(&p, r, clusters, mem, now), sequential: r != nil && r.Strategy == v1alpha1.RolloutSequential}, nil
 }
 
+// keepLost desires the managed resource of a cluster lost to a failover as
+// it was observed: nothing is deleted or changed there while it cannot be
+// read.
+func keepLost(p *compose.Placement, mrs observedSet) {
+	for i, t := range p.Targets {
+		if mr, ok := mrs[t.Cluster]; ok && t.Keep {
+			p.Targets[i].Resource = kept(mr)
+		}
+	}
+}
+
 // respond sets the desired managed resources, passing through those of
-// earlier pipeline steps, and the composite resource's status. The managed
-// resource of a cluster lost to a failover is desired as it was observed:
-// nothing is deleted or changed there while it cannot be read.
+// earlier pipeline steps, and the composite resource's status.
 func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, p planned, clusters observedSet) error {
 	targets := p.Targets
 	desired, err := request.GetDesiredComposedResources(req)
@@ -143,10 +153,8 @@ func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRe
 		return errors.Join(errors.New("cannot get desired composed resources"), err)
 	}
 	for _, t := range targets {
-		if mr, ok := clusters[t.Cluster]; ok && t.Keep {
-			t.Resource = kept(mr)
-		} else if t.Keep {
-			continue // Never created: nothing to keep.
+		if _, ok := clusters[t.Cluster]; t.Keep && !ok {
+			continue // Lost before it was ever created: nothing to keep.
 		}
 		dcd, err := desiredComposed(t, clusters)
 		if err != nil {

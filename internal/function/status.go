@@ -59,7 +59,6 @@ func aggregate(p planned, observed observedSet) status {
 		}
 		mr, ok := observed[t.Cluster]
 		if ok && t.Keep {
-			cs.Revision = mr.Spec.ForProvider.Revision.Key
 			st.Clusters = append(st.Clusters, cs)
 			continue
 		}
@@ -190,12 +189,13 @@ const (
 // room as a warning event: their messages are stable while the situation
 // is, so that repeated reconciles count one event rather than add many.
 func (st status) placed(rsp *fnv1.RunFunctionResponse) {
-	for _, msg := range append(slices.Clone(st.lost), st.short...) {
+	all := append(slices.Clone(st.lost), st.short...)
+	for _, msg := range all {
 		response.Warning(rsp, errors.New(msg)).TargetCompositeAndClaim()
 	}
 	switch {
 	case len(st.lost) > 0:
-		response.ConditionFalse(rsp, ConditionPlaced, ReasonClusterLost).WithMessage(strings.Join(append(slices.Clone(st.lost), st.short...), "; ")).TargetCompositeAndClaim()
+		response.ConditionFalse(rsp, ConditionPlaced, ReasonClusterLost).WithMessage(strings.Join(all, "; ")).TargetCompositeAndClaim()
 	case len(st.short) > 0:
 		response.ConditionFalse(rsp, ConditionPlaced, ReasonInsufficientCapacity).WithMessage(strings.Join(st.short, "; ")).TargetCompositeAndClaim()
 	default:

@@ -117,11 +117,11 @@ func finished(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
-// Same tells whether two observations report the same room, ignoring
-// reachability and contact time: what decides whether it is written.
+// Same tells whether two observations report the same room of the same
+// provider config, ignoring reachability and contact time: what decides
+// whether it is written.
 func Same(a, b v1alpha1.TargetClusterStatus) bool {
 	a.LastContactTime, b.LastContactTime = nil, nil
 	a.Conditions, b.Conditions = nil, nil
-	a.ProviderConfigRef, b.ProviderConfigRef = nil, nil
 	return equality.Semantic.DeepEqual(a, b)
 }

@@ -115,15 +115,15 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 				moving += sh.Groups - o.Ready
 			}
 		case failover == nil:
-			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s", sh.Cluster, stamp(sh.LostSince)))
-		case o.FailedOver || now.Sub(sh.LostSince.Time) >= afterSeconds(failover):
+			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s", sh.Cluster, stamp(sh.LostSince.Time)))
+		case o.FailedOver || !now.Before(failsOver(failover, sh.LostSince)):
 			sh.FailedOver, sh.Keep = true, true
 			moving += sh.Groups
-			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its %d groups failed over", sh.Cluster, stamp(sh.LostSince), sh.Groups))
+			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its %d groups failed over", sh.Cluster, stamp(sh.LostSince.Time), sh.Groups))
 		default:
-			due := afterSeconds(failover) - now.Sub(sh.LostSince.Time)
-			out.Recheck = minPositive(out.Recheck, due)
-			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its groups fail over at %s", sh.Cluster, stamp(sh.LostSince), stamp(&metav1.MicroTime{Time: sh.LostSince.Add(afterSeconds(failover))})))
+			at := failsOver(failover, sh.LostSince)
+			out.Recheck = minPositive(out.Recheck, at.Sub(now))
+			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its groups fail over at %s", sh.Cluster, stamp(sh.LostSince.Time), stamp(at)))
 		}
 		if !sh.Keep && sh.Capacity != nil && sh.Groups > *sh.Capacity {
 			moving += sh.Groups - *sh.Capacity
@@ -199,11 +199,13 @@ func room(sh *Share) int32 {
 	return max(0, *sh.Capacity-sh.Groups)
 }
 
-func afterSeconds(f *v1alpha1.Failover) time.Duration {
-	if f.AfterSeconds == nil {
-		return DefaultFailoverAfter
+// failsOver is when a cluster lost since then fails over.
+func failsOver(f *v1alpha1.Failover, since *metav1.MicroTime) time.Time {
+	after := DefaultFailoverAfter
+	if f.AfterSeconds != nil {
+		after = time.Duration(*f.AfterSeconds) * time.Second
 	}
-	return time.Duration(*f.AfterSeconds) * time.Second
+	return since.Add(after)
 }
 
 func minPositive(a, b time.Duration) time.Duration {
@@ -213,4 +215,4 @@ func minPositive(a, b time.Duration) time.Duration {
 	return a
 }
 
-func stamp(t *metav1.MicroTime) string { return t.UTC().Format(time.RFC3339) }
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -223,7 +223,7 @@ func unreachable(st v1alpha1.TargetClusterStatus) bool {
 // changed: the room differs, or the cluster turned reachable or
 // unreachable. A new error message alone is no reason to write.
 func changed(prev, next v1alpha1.TargetClusterStatus) bool {
-	if !observation.Same(prev, next) || (prev.ProviderConfigRef == nil) != (next.ProviderConfigRef == nil) {
+	if !observation.Same(prev, next) {
 		return true
 	}
 	a, b := meta.FindStatusCondition(prev.Conditions, ConditionReachable), meta.FindStatusCondition(next.Conditions, ConditionReachable)
