@@ -126,12 +126,43 @@ func TestSchemas(t *testing.T) {
 			},
 			want: "resetSeconds must be greater than maxSeconds",
 		},
+		"ZeroFailoverAfter": {
+			reason: "A failover waits at least a second: 0 would move groups at the first failed probe.",
+			edit: func(s map[string]any) {
+				s["placement"] = map[string]any{"failover": map[string]any{"afterSeconds": int64(0)}}
+			},
+			want: "spec.placement.failover.afterSeconds in body should be greater than or equal to 1",
+		},
+		"UnknownRolloutStrategy": {
+			reason: "placement.rollout.strategy is an enum: a typo must not pass for Parallel.",
+			edit: func(s map[string]any) {
+				s["placement"] = map[string]any{"rollout": map[string]any{"strategy": "Canary"}}
+			},
+			want: `spec.placement.rollout.strategy: Unsupported value: "Canary"`,
+		},
+		"ZeroProgressDeadline": {
+			reason: "A Sequential rollout's progress deadline is at least a second.",
+			edit: func(s map[string]any) {
+				s["placement"] = map[string]any{"rollout": map[string]any{"strategy": "Sequential", "progressDeadlineSeconds": int64(0)}}
+			},
+			want: "spec.placement.rollout.progressDeadlineSeconds in body should be greater than or equal to 1",
+		},
 		"NoContainers": {
 			reason: "A worker template needs containers.",
 			edit:   func(s map[string]any) { lwt(s)["workerTemplate"] = map[string]any{"spec": map[string]any{}} },
 			want:   "spec.leaderWorkerTemplate.workerTemplate.spec.containers: Required value",
 		},
 	}
+	t.Run("Rejects/ClusterProviderConfig/UnknownNamespaces", func(t *testing.T) {
+		// namespaces is an enum: a typo must not pass for Create.
+		u := object(t, "../examples/providerconfig.yaml")
+		u.SetName("unknown-namespaces")
+		u.Object["spec"].(map[string]any)["namespaces"] = "Manual"
+		want := `spec.namespaces: Unsupported value: "Manual"`
+		if err := c.Client.Create(ctx, u); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Create(...): want an error containing %q, got %v", want, err)
+		}
+	})
 	t.Run("Rejects/ClusterProviderConfig/UnknownWorkerLabels", func(t *testing.T) {
 		// workerLabels is an enum: a typo must not pass for Patch.
 		u := object(t, "../examples/providerconfig.yaml")

@@ -146,6 +146,16 @@ func TestPlace(t *testing.T) {
 			lost:  1,
 			short: 1,
 		},
+		"EveryClusterLost": {
+			reason:   "With every cluster lost, each keeps its managed resource and the groups are reported without room.",
+			spec:     base(6, withFailover(60)),
+			demand:   gpuGroups,
+			observed: map[string]Observed{"a": {Room: unreachable(8), Groups: 2, LostSince: ago(time.Hour)}, "b": {Room: unreachable(8), Groups: 2, LostSince: ago(time.Hour)}, "c": {Room: unreachable(8), Groups: 2, LostSince: ago(time.Hour)}},
+			want: []placed{{Cluster: "a", Groups: 2, Capacity: ptr.To[int32](6), FailedOver: true, Keep: true}, {Cluster: "b", Groups: 2, Capacity: ptr.To[int32](6), FailedOver: true, Keep: true},
+				{Cluster: "c", Groups: 2, Capacity: ptr.To[int32](6), FailedOver: true, Keep: true}},
+			lost:  3,
+			short: 1,
+		},
 		"WithoutFailoverALostClusterIsOnlyReported": {
 			reason:   "Without spec.placement.failover nothing moves.",
 			spec:     base(6),
