@@ -213,6 +213,11 @@ type Placement struct {
 	// +optional
 	Failover *Failover `json:"failover,omitempty"`
 
+	// Spill moves the groups a cluster cannot schedule to the other
+	// clusters. Without it, such groups stay pending where they are.
+	// +optional
+	Spill *Spill `json:"spill,omitempty"`
+
 	// Rollout orders a template change over the clusters.
 	// +optional
 	Rollout *PlacementRollout `json:"rollout,omitempty"`
@@ -260,6 +265,24 @@ type Failover struct {
 	// cluster is deleted while it cannot be reached.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:default=60
+	// +optional
+	AfterSeconds *int32 `json:"afterSeconds,omitempty"`
+}
+
+// Spill re-creates, in clusters with room, the groups a cluster leaves
+// unschedulable: the cluster is then held to the groups it ran (its
+// spillLimit in status.clusters), and the rest go to the other clusters by
+// their weights, a cluster with groups: 0 included. The full cluster keeps
+// its groups until the replacements are ready elsewhere. The limit is
+// forgotten once the cluster's TargetCluster shows room for more groups
+// (free accelerator islands or extended resources); a cluster bounded only
+// by CPU or memory keeps it while the LeaderWorkerSet exists.
+type Spill struct {
+	// AfterSeconds is how long a group must stay unschedulable (a pod of it
+	// with PodScheduled False, reason Unschedulable) before it is moved. The
+	// default leaves a cluster autoscaler time to add nodes.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:default=300
 	// +optional
 	AfterSeconds *int32 `json:"afterSeconds,omitempty"`
 }
@@ -392,6 +415,17 @@ type ClusterStatus struct {
 	// TargetCluster. Absent when nothing bounds it.
 	// +optional
 	Capacity *int32 `json:"capacity,omitempty"`
+
+	// Unschedulable is the number of the cluster's groups its scheduler
+	// cannot place now.
+	// +optional
+	Unschedulable int32 `json:"unschedulable,omitempty"`
+
+	// SpillLimit is how many groups the cluster was found to run when the
+	// others it was given stayed unschedulable (spec.placement.spill): it
+	// is given no more until its TargetCluster shows room for them.
+	// +optional
+	SpillLimit *int32 `json:"spillLimit,omitempty"`
 
 	// Revision is the template revision the cluster's groups are given.
 	// +optional

@@ -136,6 +136,23 @@ type RemoteLeaderWorkerSetObservation struct {
 	// +listMapKey=group
 	// +optional
 	GroupRestarts []GroupRestartStatus `json:"groupRestarts,omitempty"`
+
+	// UnschedulableGroups are the groups, below replicas, of which a pod
+	// cannot be scheduled: what placement's spill moves elsewhere.
+	// +listType=map
+	// +listMapKey=group
+	// +optional
+	UnschedulableGroups []UnschedulableGroup `json:"unschedulableGroups,omitempty"`
+}
+
+// UnschedulableGroup is a group the cluster's scheduler cannot place.
+type UnschedulableGroup struct {
+	// Group is the leader pod's ordinal in this cluster.
+	// +kubebuilder:validation:Minimum=0
+	Group int32 `json:"group"`
+
+	// Since is when the first of its pods still unschedulable became so.
+	Since metav1.Time `json:"since"`
 }
 
 // GroupRestartStatus is the recreation history of one group. It goes when

@@ -53,9 +53,10 @@ func Plan(l LeaderWorkerSet, previous *revision.Template) ([]Target, error) {
 // clusters.
 type Placement struct {
 	Targets []Target
-	// Lost, Short and Recheck are placement's: see placement.Placed.
-	Lost, Short []string
-	Recheck     time.Duration
+	// Lost, Short, Spilled and Recheck are placement's: see
+	// placement.Placed.
+	Lost, Short, Spilled []string
+	Recheck              time.Duration
 }
 
 // PlanObserved is Plan with the groups placed by what is observed of each
@@ -78,7 +79,7 @@ func PlanObserved(l LeaderWorkerSet, previous *revision.Template, observed map[s
 	if err != nil {
 		return Placement{}, err
 	}
-	p := Placement{Lost: placed.Lost, Short: placed.Short, Recheck: placed.Recheck}
+	p := Placement{Lost: placed.Lost, Short: placed.Short, Spilled: placed.Spilled, Recheck: placed.Recheck}
 	for _, sh := range placed.Shares {
 		p.Targets = append(p.Targets, target(l, spec, sh, payload, key))
 	}

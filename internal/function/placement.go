@@ -48,7 +48,10 @@ func observations(req *fnv1.RunFunctionRequest, l compose.LeaderWorkerSet, mrs o
 	for _, t := range placement.Clusters(l.Spec.Placement) {
 		o := placement.Observed{}
 		if mr, ok := mrs[t.Name]; ok {
-			o.Groups = mr.Status.AtProvider.Replicas
+			o.Groups, o.Share = mr.Status.AtProvider.Replicas, mr.Spec.ForProvider.Replicas
+			for _, u := range mr.Status.AtProvider.UnschedulableGroups {
+				o.Unschedulable = append(o.Unschedulable, u.Since)
+			}
 			// Ready groups count only as last seen by a provider that
 			// reached the cluster: a lost cluster's are stale.
 			if mr.GetCondition(xpv2.TypeSynced).Status == corev1.ConditionTrue {
@@ -56,7 +59,7 @@ func observations(req *fnv1.RunFunctionRequest, l compose.LeaderWorkerSet, mrs o
 			}
 		}
 		if cs, ok := remembered[t.Name]; ok {
-			o.LostSince, o.FailedOver = cs.LostSince, cs.FailedOver
+			o.LostSince, o.FailedOver, o.SpillLimit = cs.LostSince, cs.FailedOver, cs.SpillLimit
 		}
 		room, err := targetCluster(req, t.Name)
 		if err != nil {

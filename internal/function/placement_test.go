@@ -14,10 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// twoClusters is an XR over clusters a and b, failing over after 60 s, of
-// groups of 2 pods requesting 8 GPUs each.
+// twoClusters is an XR over clusters a and b, failing over and spilling
+// after 60 s, of groups of 2 pods requesting 8 GPUs each.
 const twoClusters = `{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"XLeaderWorkerSet","metadata":{"name":"gpu","namespace":"default"},
-  "spec":{"replicas":4,"placement":{"clusters":[{"name":"a"},{"name":"b"}],"failover":{"afterSeconds":60}},
+  "spec":{"replicas":4,"placement":{"clusters":[{"name":"a"},{"name":"b"}],"failover":{"afterSeconds":60},"spill":{"afterSeconds":60}},
     "leaderWorkerTemplate":{"size":2,"workerTemplate":{"spec":{"containers":[{"name":"c","image":"%s","resources":{"requests":{"nvidia.com/gpu":"8"}}}]}}}}%s}`
 
 func xrOf(image, status string) string { return fmt.Sprintf(twoClusters, image, status) }
@@ -46,9 +46,16 @@ func required(tcs ...string) map[string]*fnv1.Resources {
 // groups ready.
 func observedIn(t *testing.T, cluster, image string) *fnv1.Resource {
 	t.Helper()
+	return observedWith(t, cluster, image, map[string]any{"replicas": 2, "readyReplicas": 2})
+}
+
+// observedWith is cluster's managed resource as composed for image, its
+// provider reporting atProvider, synced.
+func observedWith(t *testing.T, cluster, image string, atProvider map[string]any) *fnv1.Resource {
+	t.Helper()
 	rsp := run(t, &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: resource.MustStructJSON(xrOf(image, ""))}}})
 	mr := rsp.GetDesired().GetResources()["cluster-"+cluster].GetResource().AsMap()
-	mr["status"] = map[string]any{"atProvider": map[string]any{"replicas": 2, "readyReplicas": 2}}
+	mr["status"] = map[string]any{"atProvider": atProvider, "conditions": []any{map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": "2026-12-03T12:00:00Z"}}}
 	st, err := structpb.NewStruct(mr)
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +89,8 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 		image    string // of cluster a's managed resource
 		placed   fnv1.Status
 		ttl      time.Duration
+		// spillLimit is cluster a's in the composite's status.
+		spillLimit any
 	}{
 		"Capacity": {
 			reason:   "A cluster with room for one group gets one; the other goes where there is room.",
@@ -113,6 +122,23 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 			placed: fnv1.Status_STATUS_CONDITION_FALSE,
 			ttl:    time.Minute,
 		},
+		"Spill": {
+			reason:   "A group of a unschedulable for 2 minutes goes to b; a keeps it until b runs 3 ready, and the composite remembers a's limit.",
+			xr:       xrOf("i", ""),
+			required: required(targetClusterJSON("a", 0, true, now), targetClusterJSON("b", 8, true, now)),
+			observed: func(t *testing.T) map[string]*fnv1.Resource {
+				stuck := []any{map[string]any{"group": 1, "since": now.Add(-2 * time.Minute).UTC().Format(time.RFC3339)}}
+				return map[string]*fnv1.Resource{
+					"cluster-a": observedWith(t, "a", "i", map[string]any{"replicas": 2, "readyReplicas": 1, "unschedulableGroups": stuck}),
+					"cluster-b": observedWith(t, "b", "i", map[string]any{"replicas": 2, "readyReplicas": 2}),
+				}
+			},
+			groups:     map[string]any{"a": float64(2), "b": float64(3)},
+			image:      "i",
+			placed:     fnv1.Status_STATUS_CONDITION_TRUE,
+			ttl:        time.Minute,
+			spillLimit: float64(1),
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -134,11 +160,24 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 			if got := conditions(rsp)[ConditionPlaced]; got != tc.placed {
 				t.Errorf("%s\nPlaced is %v, want %v", tc.reason, got, tc.placed)
 			}
+			st := rsp.GetDesired().GetComposite().GetResource().AsMap()["status"].(map[string]any)
+			if got := clusterStatusOf(st, "a")["spillLimit"]; got != tc.spillLimit {
+				t.Errorf("%s\ncluster a's spillLimit %v, want %v", tc.reason, got, tc.spillLimit)
+			}
 			if got := rsp.GetMeta().GetTtl().AsDuration(); got.Round(time.Second) != tc.ttl {
 				t.Errorf("%s\nTTL %s, want %s", tc.reason, got, tc.ttl)
 			}
 		})
 	}
+}
+
+func clusterStatusOf(status map[string]any, name string) map[string]any {
+	for _, c := range status["clusters"].([]any) {
+		if m := c.(map[string]any); m["name"] == name {
+			return m
+		}
+	}
+	return nil
 }
 
 func TestRecheck(t *testing.T) {

@@ -28,10 +28,10 @@ type status struct {
 	// False; exhausted are the messages of those where it is True.
 	budget    bool
 	exhausted []string
-	// lost and short are placement's words on lost clusters and missing
-	// room; unsynced what the provider says of clusters it could not
-	// bring to their share.
-	lost, short, unsynced []string
+	// lost, short and spilled are placement's words on lost clusters,
+	// missing room and groups moved off full clusters; unsynced what the
+	// provider says of clusters it could not bring to their share.
+	lost, short, spilled, unsynced []string
 	// sequential: the rollout goes cluster by cluster; halted says which
 	// cluster stopped it.
 	sequential bool
@@ -47,10 +47,10 @@ type status struct {
 // the other clusters run them.
 func aggregate(p planned, observed observedSet) status {
 	targets := p.Targets
-	st := status{available: true, lost: p.Lost, short: p.Short, sequential: p.sequential, halted: p.seq.Halted}
+	st := status{available: true, lost: p.Lost, short: p.Short, spilled: p.Spilled, sequential: p.sequential, halted: p.seq.Halted}
 	for i, t := range targets {
 		cs := v1alpha1.ClusterStatus{Name: t.Cluster, Groups: t.Groups, LostSince: t.LostSince, FailedOver: t.FailedOver, Capacity: t.Capacity,
-			Revision: t.Resource.Spec.ForProvider.Revision.Key}
+			Unschedulable: t.Unschedulable, SpillLimit: t.SpillLimit, Revision: t.Resource.Spec.ForProvider.Revision.Key}
 		if i < len(p.seq.Steps) {
 			cs.ProgressTime = p.seq.Steps[i].ProgressTime
 		}
@@ -119,6 +119,12 @@ func (st status) object() map[string]any {
 		if c.Capacity != nil {
 			m["capacity"] = int64(*c.Capacity)
 		}
+		if c.SpillLimit != nil {
+			m["spillLimit"] = int64(*c.SpillLimit)
+		}
+		if c.Unschedulable > 0 {
+			m["unschedulable"] = int64(c.Unschedulable)
+		}
 		clusters = append(clusters, m)
 	}
 	ready := 0
@@ -183,13 +189,14 @@ const (
 	ReasonPlaced               = "Placed"
 	ReasonClusterLost          = "ClusterLost"
 	ReasonInsufficientCapacity = "InsufficientCapacity"
+	ReasonGroupsSpilled        = "GroupsSpilled"
 )
 
 // placed reports the Placed condition, and each lost cluster and missing
 // room as a warning event: their messages are stable while the situation
 // is, so that repeated reconciles count one event rather than add many.
 func (st status) placed(rsp *fnv1.RunFunctionResponse) {
-	all := append(slices.Clone(st.lost), st.short...)
+	all := slices.Concat(st.lost, st.short, st.spilled)
 	for _, msg := range all {
 		response.Warning(rsp, errors.New(msg)).TargetCompositeAndClaim()
 	}
@@ -198,6 +205,10 @@ func (st status) placed(rsp *fnv1.RunFunctionResponse) {
 		response.ConditionFalse(rsp, ConditionPlaced, ReasonClusterLost).WithMessage(strings.Join(all, "; ")).TargetCompositeAndClaim()
 	case len(st.short) > 0:
 		response.ConditionFalse(rsp, ConditionPlaced, ReasonInsufficientCapacity).WithMessage(strings.Join(st.short, "; ")).TargetCompositeAndClaim()
+	case len(st.spilled) > 0:
+		// Placed still: every group has a place, some not where the
+		// placement put them.
+		response.ConditionTrue(rsp, ConditionPlaced, ReasonGroupsSpilled).WithMessage(strings.Join(st.spilled, "; ")).TargetCompositeAndClaim()
 	default:
 		response.ConditionTrue(rsp, ConditionPlaced, ReasonPlaced).WithMessage("Every group is placed in a reachable cluster with room").TargetCompositeAndClaim()
 	}

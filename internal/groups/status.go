@@ -40,6 +40,7 @@ func (p *Plan) status(s *State, size int32, conditions []metav1.Condition, gener
 	p.Observation.HPAPodSelector = lws.LeaderPodSelector(s.Params.Name)
 	p.Observation.ObservedGeneration = generation
 	p.Observation.Conditions = budgetCondition(conds, p.Observation.GroupRestarts, budget(s.Params.GroupRestart), generation, now)
+	p.Observation.UnschedulableGroups = unschedulable(s)
 	if s.Leader != nil {
 		p.Observation.Replicas = s.Leader.Status.Replicas
 	}

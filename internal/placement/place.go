@@ -27,10 +27,16 @@ type Observed struct {
 	// Ready those of them that are ready.
 	Groups, Ready int32
 
-	// LostSince and FailedOver are what the composite's status remembers
-	// of the cluster (v1alpha1.ClusterStatus).
+	// Share is the groups its managed resource gives the cluster now, and
+	// Unschedulable since when each of them that cannot be scheduled is so.
+	Share         int32
+	Unschedulable []metav1.Time
+
+	// LostSince, FailedOver and SpillLimit are what the composite's status
+	// remembers of the cluster (v1alpha1.ClusterStatus).
 	LostSince  *metav1.MicroTime
 	FailedOver bool
+	SpillLimit *int32
 }
 
 // Reachable is the cluster's TargetCluster condition: True, False, or
@@ -65,8 +71,11 @@ type Placed struct {
 	Lost []string
 	// Short says which clusters lack room, and how much.
 	Short []string
+	// Spilled says which clusters are held to fewer groups by spill.
+	Spilled []string
 	// Recheck, when not zero, is when a decision falls due that no change
-	// of an observation announces: a lost cluster's failover.
+	// of an observation announces: a lost cluster's failover, a stuck
+	// group's spill.
 	Recheck time.Duration
 }
 
@@ -86,6 +95,10 @@ type Placed struct {
 //     the groups created for it elsewhere stay until its own are ready, so
 //     the LeaderWorkerSet never has fewer ready groups than during the
 //     failover.
+//   - Spill: a cluster that leaves groups unschedulable for
+//     spill.afterSeconds is held to the groups it schedules (spillLimit),
+//     the rest going to the others as for capacity; it keeps them until
+//     the others run their shares ready.
 //
 // The rolling update budget is then split over the groups as placed.
 func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observed, now time.Time) (Placed, error) {
@@ -97,6 +110,7 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 	if s.Placement != nil {
 		failover = s.Placement.Failover
 	}
+	spill := spillOf(s)
 	out := Placed{}
 	var moving int32
 	for i := range shares {
@@ -125,6 +139,15 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 			out.Recheck = minPositive(out.Recheck, at.Sub(now))
 			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s, its groups fail over at %s", sh.Cluster, stamp(sh.LostSince.Time), stamp(at)))
 		}
+		sh.Unschedulable = int32(len(o.Unschedulable))
+		if spill != nil && !sh.Keep {
+			limit, due := spillLimit(spill, o, sh.Capacity, now)
+			sh.SpillLimit, sh.Capacity = limit, atMost(sh.Capacity, limit)
+			out.Recheck = minPositive(out.Recheck, due)
+			if limit != nil {
+				out.Spilled = append(out.Spilled, spilled(*sh))
+			}
+		}
 		if !sh.Keep && sh.Capacity != nil && sh.Groups > *sh.Capacity {
 			moving += sh.Groups - *sh.Capacity
 			sh.Groups = *sh.Capacity
@@ -148,6 +171,7 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 	if left > 0 {
 		out.Short = append(out.Short, fmt.Sprintf("no cluster has room for %d groups of lost clusters", left))
 	}
+	holdSpilled(shares, observed)
 	if err := budget(s, shares); err != nil {
 		return Placed{}, err
 	}
@@ -208,8 +232,9 @@ func failsOver(f *v1alpha1.Failover, since *metav1.MicroTime) time.Time {
 	return since.Add(after)
 }
 
+// minPositive is the sooner of two due times, zero standing for none.
 func minPositive(a, b time.Duration) time.Duration {
-	if a == 0 || b < a {
+	if b > 0 && (a == 0 || b < a) {
 		return b
 	}
 	return a

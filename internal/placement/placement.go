@@ -44,6 +44,12 @@ type Share struct {
 	FailedOver bool
 	// Keep: the cluster is lost; its managed resource stays as it was.
 	Keep bool
+	// Unschedulable is how many of its groups cannot be scheduled now.
+	Unschedulable int32
+	// SpillLimit is the groups spill holds it to, nil if none; Spilling:
+	// it keeps more until their replacements are ready elsewhere.
+	SpillLimit *int32
+	Spilling   bool
 }
 
 // desired are the shares a defaulted, validated spec asks for, before
