@@ -53,10 +53,11 @@ func Plan(l LeaderWorkerSet, previous *revision.Template) ([]Target, error) {
 // clusters.
 type Placement struct {
 	Targets []Target
-	// Lost, Short, Spilled and Recheck are placement's: see
+	// Lost, Short, Spilled, Recheck and the budget are placement's: see
 	// placement.Placed.
-	Lost, Short, Spilled []string
-	Recheck              time.Duration
+	Lost, Short, Spilled     []string
+	Recheck                  time.Duration
+	MaxUnavailable, MaxSurge int32
 }
 
 // PlanObserved is Plan with the groups placed by what is observed of each
@@ -79,7 +80,7 @@ func PlanObserved(l LeaderWorkerSet, previous *revision.Template, observed map[s
 	if err != nil {
 		return Placement{}, err
 	}
-	p := Placement{Lost: placed.Lost, Short: placed.Short, Spilled: placed.Spilled, Recheck: placed.Recheck}
+	p := Placement{Lost: placed.Lost, Short: placed.Short, Spilled: placed.Spilled, Recheck: placed.Recheck, MaxUnavailable: placed.MaxUnavailable, MaxSurge: placed.MaxSurge}
 	for _, sh := range placed.Shares {
 		p.Targets = append(p.Targets, target(l, spec, sh, payload, key))
 	}

@@ -130,7 +130,9 @@ func plan(req *fnv1.RunFunctionRequest, xr map[string]any, l compose.LeaderWorke
 		r = l.Spec.Placement.Rollout
 	}
 	keepLost(&p, clusters)
-	return planned{Placement: p, seq: sequence(&p, r, clusters, mem, now), sequential: r != nil && r.Strategy == v1alpha1.RolloutSequential}, nil
+	seq := sequence(&p, r, clusters, mem, now)
+	allot(&p, clusters)
+	return planned{Placement: p, seq: seq, sequential: r != nil && r.Strategy == v1alpha1.RolloutSequential}, nil
 }
 
 // keepLost desires the managed resource of a cluster lost to a failover as

@@ -77,6 +77,9 @@ type Placed struct {
 	// of an observation announces: a lost cluster's failover, a stuck
 	// group's spill.
 	Recheck time.Duration
+	// MaxUnavailable and MaxSurge are the LeaderWorkerSet's rolling update
+	// budget in groups, which Allot shares among the clusters that roll.
+	MaxUnavailable, MaxSurge int32
 }
 
 // Place shares the groups of a defaulted, validated spec among its clusters
@@ -101,7 +104,7 @@ type Placed struct {
 //     the others run their shares ready.
 //
 // The rolling update budget is then split over the groups as placed.
-func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observed, now time.Time) (Placed, error) {
+func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observed, now time.Time) (_ Placed, err error) {
 	want := desired(s)
 	shares := make([]Share, len(want))
 	copy(shares, want)
@@ -172,7 +175,7 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 		out.Short = append(out.Short, fmt.Sprintf("no cluster has room for %d groups of lost clusters", left))
 	}
 	holdSpilled(shares, observed)
-	if err := budget(s, shares); err != nil {
+	if out.MaxUnavailable, out.MaxSurge, err = budget(s, shares); err != nil {
 		return Placed{}, err
 	}
 	out.Shares = shares

@@ -85,17 +85,16 @@ func weight(t v1alpha1.ClusterTarget) int64 {
 }
 
 // budget gives each share its offset and its part of the rolling update
-// budget, in proportion to its groups.
-func budget(s *v1alpha1.LeaderWorkerSetSpec, shares []Share) error {
+// budget, in proportion to its groups, and returns the budget in groups,
+// for Allot.
+func budget(s *v1alpha1.LeaderWorkerSetSpec, shares []Share) (unavail, surge int32, err error) {
 	replicas := *s.Replicas
 	c := s.RolloutStrategy.RollingUpdateConfiguration
-	unavail, err := lws.MaxUnavailable(c.MaxUnavailable, replicas)
-	if err != nil {
-		return err
+	if unavail, err = lws.MaxUnavailable(c.MaxUnavailable, replicas); err != nil {
+		return 0, 0, err
 	}
-	surge, err := lws.MaxSurge(c.MaxSurge, replicas)
-	if err != nil {
-		return err
+	if surge, err = lws.MaxSurge(c.MaxSurge, replicas); err != nil {
+		return 0, 0, err
 	}
 	groups := make([]int64, len(shares))
 	for i := range shares {
@@ -117,9 +116,11 @@ func budget(s *v1alpha1.LeaderWorkerSetSpec, shares []Share) error {
 			MaxUnavailable: unavails[i],
 			MaxSurge:       surges[i],
 		}
-		// A cluster with groups and no budget could never roll. Give it one
-		// group of surge if the spec allows surge, else one of unavailability:
-		// the bound then holds per cluster rather than in total.
+		// This split is what a cluster keeps while it does not roll (Allot
+		// gives the rolling ones theirs), and it decides when the cluster
+		// counts as serving: with no budget at all, a single group down
+		// would make it not ready. So it gets one group, of surge if the
+		// spec allows surge, else of unavailability.
 		if sh.Groups > 0 && sh.Rollout.MaxUnavailable+sh.Rollout.MaxSurge == 0 {
 			if surge > 0 {
 				sh.Rollout.MaxSurge = 1
@@ -128,7 +129,7 @@ func budget(s *v1alpha1.LeaderWorkerSetSpec, shares []Share) error {
 			}
 		}
 	}
-	return nil
+	return unavail, surge, nil
 }
 
 // Clusters are a placement's target clusters: the default cluster when it

@@ -3,7 +3,6 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -72,24 +71,7 @@ func TestFailoverThroughCrossplane(t *testing.T) {
 	// Back: sample the ready groups of both clusters until the claim is
 	// placed as its spec says again.
 	resume()
-	var mu sync.Mutex
-	fewest, samples := 4*2, 0
-	sampling, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for ; sampling.Err() == nil; <-tick.C {
-			a, _, errA := groupsReadyIn(sampling, e.target, "failover")
-			b, _, errB := groupsReadyIn(sampling, second, "failover")
-			if errA == nil && errB == nil {
-				mu.Lock()
-				fewest, samples = min(fewest, len(a)+len(b)), samples+1
-				mu.Unlock()
-			}
-		}
-	}()
+	sampler := sampleReady(t, "failover", e.target, second)
 	e.claimStatus(t, "failover", "back to 2 groups per cluster, placed", func(status map[string]any, conds map[string]map[string]any) error {
 		back, other := clusterStatus(status, "second"), clusterStatus(status, "default")
 		if back["failedOver"] != nil || back["reachable"] != "True" || other["groups"] != int64(2) || status["readyReplicas"] != int64(4) || status["replicas"] != int64(4) {
@@ -119,12 +101,6 @@ func TestFailoverThroughCrossplane(t *testing.T) {
 		}
 		return true, nil
 	})
-	stop()
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
 	// The claim's maxUnavailable defaults to 1 of 4 groups.
-	if samples == 0 || fewest < 3 {
-		t.Errorf("ready groups over both clusters fell to %d (of %d samples) while the lost cluster returned; want at least 3", fewest, samples)
-	}
+	sampler.done(t, 3, "the lost cluster returned")
 }
