@@ -102,7 +102,7 @@ func startWithCrossplane(t testing.TB) (*env, *testenv.Cluster) {
 	e := start(t)
 	second := testenv.Start(t, testenv.Options{Name: "second"})
 	e.addConfig(t, "second", second)
-	testenv.StartCrossplane(t, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
+	e.crossplane = testenv.StartCrossplane(t, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
 		"lws-crossplane-function-lws": function.New(logging.NewNopLogger()),
 	}})
 	must(t, testenv.ApplyFiles(context.Background(), e.cp,

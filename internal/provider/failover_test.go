@@ -26,7 +26,8 @@ func clusterStatus(status map[string]any, name string) map[string]any {
 // clusters under a claim that fails over after 10 s: the claim says the
 // cluster is lost, and once afterSeconds have passed the other cluster runs
 // every group, ready, while nothing is deleted in the frozen one, though
-// the provider restarts in between. When the API server is back, the claim
+// the provider and Crossplane core are killed in between and the function
+// is down when the failover falls due. When the API server is back, the claim
 // converges to its placement again, two groups per cluster, never with
 // fewer than replicas − maxUnavailable groups ready over both clusters,
 // and the frozen cluster's groups are the ones it had (failback, not a
@@ -42,16 +43,27 @@ func TestFailoverThroughCrossplane(t *testing.T) {
 	must(t, err)
 
 	resume := freeze(t, second)
-	// The provider restarts while the cluster is lost, before the failover:
-	// its memory of the last contact goes, the TargetCluster keeps it.
+	// The provider and core are killed while the cluster is lost, before
+	// the failover: the provider's memory of the last contact goes (the
+	// TargetCluster keeps it), and core's queues and circuit breakers.
+	var due time.Time
 	e.claimStatus(t, "failover", "the frozen cluster seen lost", func(status map[string]any, _ map[string]map[string]any) error {
-		if clusterStatus(status, "second")["reachable"] != "False" {
-			return fmt.Errorf("want second unreachable")
+		lostSince, _ := clusterStatus(status, "second")["lostSince"].(string)
+		since, err := time.Parse(time.RFC3339Nano, lostSince)
+		if err != nil {
+			return fmt.Errorf("want second lost: %w", err)
 		}
+		due = since.Add(10 * time.Second)
 		return nil
 	})
 	e.stop()
 	e.stop = e.run(t)
+	must(t, e.crossplane.RestartCore())
+	// The function is down when the failover falls due; core, which waits
+	// for a function to be ready, calls it once it is back on its endpoint.
+	serve := e.crossplane.StopFunctions()
+	<-time.After(time.Until(due))
+	must(t, serve())
 	e.claimStatus(t, "failover", "the frozen cluster lost, its groups failed over and ready in the other", func(status map[string]any, conds map[string]map[string]any) error {
 		lost, kept := clusterStatus(status, "second"), clusterStatus(status, "default")
 		if lost["failedOver"] != true || lost["reachable"] != "False" || kept["groups"] != int64(4) || kept["readyReplicas"] != int64(4) {

@@ -32,6 +32,8 @@ type env struct {
 	stop       func()
 	// metrics is the address of the provider's metrics endpoint.
 	metrics string
+	// crossplane is core, with startWithCrossplane.
+	crossplane *testenv.Crossplane
 }
 
 func start(t testing.TB) *env {

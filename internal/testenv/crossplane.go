@@ -52,9 +52,18 @@ type Crossplane struct {
 	// logs, <revision>.log, with CrossplaneOptions.Packages.
 	PackageLogs string
 
-	servers  []*grpc.Server
-	runtime  *packageRuntime
-	registry *xpkg.Registry
+	pk        *pki
+	functions map[string]*servedFunction
+	core      func() (*process, error)
+	process   *process
+	runtime   *packageRuntime
+	registry  *xpkg.Registry
+}
+
+// servedFunction is a function served in this process.
+type servedFunction struct {
+	fn     fnv1.FunctionRunnerServiceServer
+	server *grpc.Server
 }
 
 // StartCrossplane runs the real Crossplane core (`bin/crossplane-core`,
@@ -72,7 +81,7 @@ func StartCrossplane(t testing.TB, c *Cluster, opts CrossplaneOptions) *Crosspla
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &Crossplane{Endpoints: map[string]string{}}
+	x := &Crossplane{Endpoints: map[string]string{}, functions: map[string]*servedFunction{}}
 	t.Cleanup(func() {
 		if t.Failed() && x.runtime != nil {
 			t.Logf("testenv: package runtime logs (tails):\n%s", x.runtime.logTails(40))
@@ -93,7 +102,7 @@ func StartCrossplaneLocal(ctx context.Context, c *Cluster, opts CrossplaneOption
 	if err != nil {
 		return nil, fmt.Errorf("%w; run `make crossplane`", err)
 	}
-	x := &Crossplane{Endpoints: map[string]string{}}
+	x := &Crossplane{Endpoints: map[string]string{}, functions: map[string]*servedFunction{}}
 	if err := x.start(ctx, c, core, crds, opts); err != nil {
 		x.Stop()
 		return nil, err
@@ -120,8 +129,8 @@ func crossplaneAssets() (core, crds string, err error) {
 // Stop stops the functions served in this process and the package
 // runtime's processes.
 func (x *Crossplane) Stop() {
-	for _, s := range x.servers {
-		s.Stop()
+	for _, f := range x.functions {
+		f.server.Stop()
 	}
 	if x.runtime != nil {
 		x.runtime.stopAll()
@@ -148,6 +157,42 @@ func (x *Crossplane) KillPackage(pkg string) error {
 		return errors.New("no package runtime")
 	}
 	return x.runtime.Kill(pkg)
+}
+
+// RestartCore kills core outright and starts it again, as a crashed pod
+// restarts: its work queues, caches and circuit breakers start empty. The
+// log of the run killed is kept as crossplane.previous.log.
+func (x *Crossplane) RestartCore() error {
+	if err := x.process.stop(0); err != nil {
+		return err
+	}
+	if err := os.Rename(x.process.logPath, strings.TrimSuffix(x.process.logPath, ".log")+".previous.log"); err != nil {
+		return err
+	}
+	p, err := x.core()
+	if err != nil {
+		return fmt.Errorf("restarting Crossplane: %w", err)
+	}
+	x.process = p
+	return nil
+}
+
+// StopFunctions stops serving the functions, as if their pods were gone;
+// serve serves them again on the same endpoints, which core still has.
+func (x *Crossplane) StopFunctions() (serve func() error) {
+	for _, f := range x.functions {
+		f.server.Stop()
+	}
+	return func() error {
+		for name, f := range x.functions {
+			srv, _, err := serveFunction(x.pk, f.fn, x.Endpoints[name])
+			if err != nil {
+				return fmt.Errorf("serving function %s again: %w", name, err)
+			}
+			f.server = srv
+		}
+		return nil
+	}
 }
 
 func (x *Crossplane) start(ctx context.Context, c *Cluster, core, crds string, opts CrossplaneOptions) error {
@@ -178,25 +223,29 @@ func (x *Crossplane) start(ctx context.Context, c *Cluster, core, crds string, o
 	if err := writeKeyPair(clientDir, pk.caPEM, cl); err != nil {
 		return err
 	}
+	x.pk = pk
 	for name, fn := range opts.Functions {
-		srv, endpoint, err := serveFunction(pk, fn)
+		srv, endpoint, err := serveFunction(pk, fn, "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("serving function %s: %w", name, err)
 		}
-		x.servers = append(x.servers, srv)
+		x.functions[name] = &servedFunction{fn: fn, server: srv}
 		x.Endpoints[name] = endpoint
 	}
 	// Health and metrics ports of 0: core binds all interfaces, and a fixed
 	// port may be held by one of the API server's own connections.
-	p, err := startProcess(ComponentCrossplane, core, []string{"core", "start", "--debug",
-		"--enable-webhooks=false", "--package-runtime=External",
-		"--xpkg-cache-dir=" + filepath.Join(dir, "cache"), "--tls-client-certs-dir=" + clientDir,
-		"--metrics-port=0", "--health-probe-port=0",
-	}, []string{"KUBECONFIG=" + c.KubeconfigPath}, c.Dir)
-	if err != nil {
-		return err
+	x.core = func() (*process, error) {
+		p, err := startProcess(ComponentCrossplane, core, []string{"core", "start", "--debug",
+			"--enable-webhooks=false", "--package-runtime=External",
+			"--xpkg-cache-dir=" + filepath.Join(dir, "cache"), "--tls-client-certs-dir=" + clientDir,
+			"--metrics-port=0", "--health-probe-port=0",
+		}, []string{"KUBECONFIG=" + c.KubeconfigPath}, c.Dir)
+		if err != nil {
+			return nil, err
+		}
+		return p, c.addProcess(p)
 	}
-	if err := c.addProcess(p); err != nil {
+	if x.process, err = x.core(); err != nil {
 		return err
 	}
 	for name, endpoint := range x.Endpoints {
@@ -210,9 +259,9 @@ func (x *Crossplane) start(ctx context.Context, c *Cluster, core, crds string, o
 	return nil
 }
 
-// serveFunction serves fn over mTLS on a loopback port, with a server
+// serveFunction serves fn over mTLS on a loopback address, with a server
 // certificate from core's CA.
-func serveFunction(pk *pki, fn fnv1.FunctionRunnerServiceServer) (*grpc.Server, string, error) {
+func serveFunction(pk *pki, fn fnv1.FunctionRunnerServiceServer, address string) (*grpc.Server, string, error) {
 	srv, err := pk.issue(pkix.Name{CommonName: "function"}, x509.ExtKeyUsageServerAuth, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")})
 	if err != nil {
 		return nil, "", err
@@ -223,7 +272,7 @@ func serveFunction(pk *pki, fn fnv1.FunctionRunnerServiceServer) (*grpc.Server, 
 	}
 	cas := x509.NewCertPool()
 	cas.AppendCertsFromPEM(pk.caPEM)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := net.Listen("tcp", address)
 	if err != nil {
 		return nil, "", err
 	}
