@@ -182,10 +182,11 @@ func clusterStatusOf(status map[string]any, name string) map[string]any {
 
 func TestRecheck(t *testing.T) {
 	for due, want := range map[time.Duration]time.Duration{
-		60 * time.Second:       30 * time.Second,
-		2 * time.Second:        time.Second,
-		time.Second:            1100 * time.Millisecond,
-		345 * time.Millisecond: 440 * time.Millisecond,
+		60 * time.Second:        30 * time.Second,
+		2 * time.Second:         time.Second,
+		345 * time.Millisecond:  172500 * time.Microsecond,
+		200 * time.Millisecond:  220 * time.Millisecond,
+		3456 * time.Microsecond: 23 * time.Millisecond,
 	} {
 		if got := recheck(due); got != want {
 			t.Errorf("recheck(%s) = %s, want %s: halfway while far, just after once near", due, got, want)
