@@ -372,6 +372,13 @@ type ClusterStatus struct {
 	// +optional
 	Groups int32 `json:"groups,omitempty"`
 
+	// DesiredGroups is the cluster's share as the placement gives it,
+	// before capacity, failover and spill move groups: Groups less the
+	// groups moved in, plus those moved out. An autoscaled LeaderWorkerSet
+	// counts a cluster's own groups by it.
+	// +optional
+	DesiredGroups *int32 `json:"desiredGroups,omitempty"`
+
 	// ReadyReplicas is the number of ready groups in this cluster.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`

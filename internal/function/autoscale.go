@@ -19,7 +19,11 @@ const AnnotationAutoscaled = "lws.crossplane.io/autoscaled"
 // its managed resource has, and the LeaderWorkerSet has their sum, so that
 // the rollout budget and partition are resolved against all groups as
 // without autoscaling. Until then spec.replicas gives the first shares.
-func autoscaled(l compose.LeaderWorkerSet, observed observedSet) compose.LeaderWorkerSet {
+// Groups that placement moved into a cluster (a failover, a spill) are not
+// its own, nor are those it moved out not: as the composite remembers them
+// (desiredGroups against groups), they are taken back out of its count,
+// which would otherwise grow by them at every compose.
+func autoscaled(l compose.LeaderWorkerSet, observed observedSet, mem map[string]v1alpha1.ClusterStatus) compose.LeaderWorkerSet {
 	if l.Annotations[AnnotationAutoscaled] != "true" {
 		return l
 	}
@@ -31,8 +35,12 @@ func autoscaled(l compose.LeaderWorkerSet, observed observedSet) compose.LeaderW
 		if !ok {
 			return l
 		}
-		t.Groups, t.Weight = ptr.To(mr.Spec.ForProvider.Replicas), nil
-		total += mr.Spec.ForProvider.Replicas
+		own := mr.Spec.ForProvider.Replicas
+		if cs, ok := mem[t.Name]; ok && cs.DesiredGroups != nil {
+			own = max(0, own-(cs.Groups-*cs.DesiredGroups))
+		}
+		t.Groups, t.Weight = ptr.To(own), nil
+		total += own
 		clusters[i] = t
 	}
 	spec := *l.Spec.DeepCopy()

@@ -121,7 +121,7 @@ func plan(req *fnv1.RunFunctionRequest, xr map[string]any, l compose.LeaderWorke
 		return planned{}, err
 	}
 	now := time.Now()
-	p, err := compose.PlanObserved(autoscaled(l, clusters), clusters.template(), obs, now)
+	p, err := compose.PlanObserved(autoscaled(l, clusters, mem), clusters.template(), obs, now)
 	if err != nil {
 		return planned{}, err
 	}

@@ -170,7 +170,7 @@ func TestRunFunctionReadsStatusBack(t *testing.T) {
 	want := map[string]any{
 		"readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2), "clustersReady": "1/1",
 		"hpaPodSelector": "leaderworkerset.sigs.k8s.io/name=test-sample,leaderworkerset.sigs.k8s.io/worker-index=0",
-		"clusters": []any{map[string]any{"name": "default", "groups": float64(2), "readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2), "ready": "True", "synced": "True",
+		"clusters": []any{map[string]any{"name": "default", "groups": float64(2), "desiredGroups": float64(2), "readyReplicas": float64(2), "updatedReplicas": float64(2), "replicas": float64(2), "ready": "True", "synced": "True",
 			"revision": key}},
 	}
 	if diff := cmp.Diff(want, st); diff != "" {

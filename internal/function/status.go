@@ -49,7 +49,7 @@ func aggregate(p planned, observed observedSet) status {
 	targets := p.Targets
 	st := status{available: true, lost: p.Lost, short: p.Short, spilled: p.Spilled, sequential: p.sequential, halted: p.seq.Halted}
 	for i, t := range targets {
-		cs := v1alpha1.ClusterStatus{Name: t.Cluster, Groups: t.Groups, LostSince: t.LostSince, FailedOver: t.FailedOver, Capacity: t.Capacity,
+		cs := v1alpha1.ClusterStatus{Name: t.Cluster, Groups: t.Groups, DesiredGroups: &t.Desired, LostSince: t.LostSince, FailedOver: t.FailedOver, Capacity: t.Capacity,
 			Unschedulable: t.Unschedulable, SpillLimit: t.SpillLimit, Revision: t.Resource.Spec.ForProvider.Revision.Key}
 		if i < len(p.seq.Steps) {
 			cs.ProgressTime = p.seq.Steps[i].ProgressTime
@@ -101,7 +101,7 @@ func aggregate(p planned, observed observedSet) status {
 func (st status) object() map[string]any {
 	clusters := make([]any, 0, len(st.Clusters))
 	for _, c := range st.Clusters {
-		m := map[string]any{"name": c.Name, "groups": int64(c.Groups), "readyReplicas": int64(c.ReadyReplicas), "updatedReplicas": int64(c.UpdatedReplicas), "replicas": int64(c.Replicas)}
+		m := map[string]any{"name": c.Name, "groups": int64(c.Groups), "desiredGroups": int64(*c.DesiredGroups), "readyReplicas": int64(c.ReadyReplicas), "updatedReplicas": int64(c.UpdatedReplicas), "replicas": int64(c.Replicas)}
 		for k, v := range map[string]string{"ready": c.Ready, "synced": c.Synced, "message": c.Message, "reachable": c.Reachable, "revision": c.Revision} {
 			if v != "" {
 				m[k] = v

@@ -26,6 +26,8 @@ type Share struct {
 	ProviderConfig v1alpha1.ProviderConfigReference
 	// Groups is the number of groups the cluster runs.
 	Groups int32
+	// Desired is its share before observations moved groups.
+	Desired int32
 	// Offset is the index, over all clusters in placement order, of the
 	// cluster's first group.
 	Offset int32
@@ -73,6 +75,7 @@ func desired(s *v1alpha1.LeaderWorkerSetSpec) []Share {
 	}
 	for i, n := range proportional(max(*s.Replicas-explicit, 0), weights) {
 		shares[i].Groups += n
+		shares[i].Desired = shares[i].Groups
 	}
 	return shares
 }
