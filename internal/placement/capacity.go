@@ -1,6 +1,8 @@
 package placement
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
@@ -61,13 +63,14 @@ func requests(r corev1.ResourceRequirements) corev1.ResourceList {
 	return out
 }
 
-// Capacity is how many groups a cluster can run: the groups it runs, and
+// Capacity is how many groups a cluster can run: the groups it runs, less
+// stuck ones (groups it has not scheduled for a while hold no room), and
 // those its free room fits. Nil when nothing bounds it: an unobserved
 // cluster, a topology key the cluster does not report, or a group that
 // needs neither extended resources nor a domain of its own. Room counts
 // only nodes that run no pod of any LeaderWorkerSet, as accelerator nodes
 // run one pod each; CPU and memory are left to the scheduler.
-func Capacity(o Observed, d Demand) *int32 {
+func Capacity(o Observed, d Demand, stuck int32) *int32 {
 	if o.Room == nil {
 		return nil
 	}
@@ -84,7 +87,7 @@ func Capacity(o Observed, d Demand) *int32 {
 	default:
 		return nil
 	}
-	c := o.Groups + fits
+	c := max(0, o.Groups-stuck) + fits
 	return &c
 }
 
@@ -102,6 +105,24 @@ func freeDomains(room *v1alpha1.TargetClusterStatus, d Demand) (n int32, known b
 		}
 	}
 	return n, known
+}
+
+// StuckAfter is how long a group stays unschedulable before it stops
+// counting as holding its cluster's room: longer than a rolling update's
+// recreated group waits for the pods it replaces to leave their nodes.
+const StuckAfter = 30 * time.Second
+
+// stuck counts a cluster's groups unschedulable for at least after, and
+// says when the next one will have been, zero if none.
+func stuck(o Observed, after time.Duration, now time.Time) (n int32, due time.Duration) {
+	for _, since := range o.Unschedulable {
+		if at := since.Add(after); now.Before(at) {
+			due = minPositive(due, at.Sub(now))
+		} else {
+			n++
+		}
+	}
+	return n, due
 }
 
 // fitResources is how many groups requesting want fit in have; without a

@@ -173,6 +173,23 @@ func TestPlace(t *testing.T) {
 			want: []placed{{Cluster: "a", Groups: 2, Capacity: ptr.To[int32](2), FailedOver: true}, {Cluster: "b", Groups: 3, Capacity: ptr.To[int32](4)},
 				{Cluster: "c", Groups: 2, Capacity: ptr.To[int32](4)}},
 		},
+		"StuckGroupsHoldNoRoom": {
+			reason:   "A group a has not scheduled for a minute holds no room: a has room for 1 of its 2, and the other goes where there is room.",
+			spec:     base(6),
+			demand:   gpuGroups,
+			observed: map[string]Observed{"a": {Room: reachable(0), Groups: 2, Unschedulable: unschedulableSince(time.Minute)}, "b": {Room: reachable(8)}, "c": {Room: reachable(8)}},
+			want: []placed{{Cluster: "a", Groups: 1, Capacity: ptr.To[int32](1)}, {Cluster: "b", Groups: 3, Capacity: ptr.To[int32](4)},
+				{Cluster: "c", Groups: 2, Capacity: ptr.To[int32](4)}},
+		},
+		"NewlyUnschedulableGroupsStillHoldRoom": {
+			reason:   "A group unschedulable for 5 s (a rolling update's, waiting for its old pods to go) still holds its room; placement looks again when it would not.",
+			spec:     base(6),
+			demand:   gpuGroups,
+			observed: map[string]Observed{"a": {Room: reachable(0), Groups: 2, Unschedulable: unschedulableSince(5 * time.Second)}, "b": {Room: reachable(8)}, "c": {Room: reachable(8)}},
+			want: []placed{{Cluster: "a", Groups: 2, Capacity: ptr.To[int32](2)}, {Cluster: "b", Groups: 2, Capacity: ptr.To[int32](4)},
+				{Cluster: "c", Groups: 2, Capacity: ptr.To[int32](4)}},
+			recheck: 25 * time.Second,
+		},
 		"FailbackDone": {
 			reason:   "Once the returned cluster's groups are ready, the placement is as the spec says.",
 			spec:     base(6, withFailover(60)),

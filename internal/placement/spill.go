@@ -24,18 +24,11 @@ func spillLimit(s *v1alpha1.Spill, o Observed, capacity *int32, now time.Time) (
 	if s.AfterSeconds != nil {
 		after = time.Duration(*s.AfterSeconds) * time.Second
 	}
-	var stuck int32
-	for _, since := range o.Unschedulable {
-		if at := since.Add(after); now.Before(at) {
-			due = minPositive(due, at.Sub(now))
-		} else {
-			stuck++
-		}
-	}
+	n, due := stuck(o, after, now)
 	limit = o.SpillLimit
 	switch {
-	case stuck > 0:
-		if runs := max(0, o.Share-stuck); limit == nil || runs < *limit {
+	case n > 0:
+		if runs := max(0, o.Share-n); limit == nil || runs < *limit {
 			limit = &runs
 		}
 	case len(o.Unschedulable) == 0 && capacity != nil && *capacity > o.Groups:

@@ -13,8 +13,9 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
 
-// stuck are the unschedulable times of groups stuck since each of ds ago.
-func stuck(ds ...time.Duration) []metav1.Time {
+// unschedulableSince are the times groups became unschedulable, each ds
+// ago.
+func unschedulableSince(ds ...time.Duration) []metav1.Time {
 	out := make([]metav1.Time, len(ds))
 	for i, d := range ds {
 		out[i] = metav1.NewTime(now.Add(-d))
@@ -43,19 +44,19 @@ func TestSpill(t *testing.T) {
 	}{
 		"StuckForLessThanAfterSecondsMovesNothing": {
 			reason:   "A group unschedulable for 10 s of 60 stays; placement looks again when it falls due.",
-			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: stuck(10 * time.Second)}, "b": running(2), "c": running(2)},
+			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: unschedulableSince(10 * time.Second)}, "b": running(2), "c": running(2)},
 			want:     []spilledShare{{Cluster: "a", Groups: 2}, {Cluster: "b", Groups: 2}, {Cluster: "c", Groups: 2}},
 			recheck:  50 * time.Second,
 		},
 		"StuckGroupsMoveAndTheFullClusterHoldsThemUntilTheirReplacementsAreReady": {
 			reason:   "A cluster with 1 group stuck for 2 minutes is held to 1; the group goes to b, and a keeps its 2 until b runs 3 ready.",
-			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: stuck(2 * time.Minute)}, "b": running(2), "c": running(2)},
+			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: unschedulableSince(2 * time.Minute)}, "b": running(2), "c": running(2)},
 			want:     []spilledShare{{Cluster: "a", Groups: 2, SpillLimit: ptr.To[int32](1), Spilling: true}, {Cluster: "b", Groups: 3}, {Cluster: "c", Groups: 2}},
 			spilled:  1,
 		},
 		"ReplacementsReadyTheFullClusterIsCut": {
 			reason:   "Once b runs its 3 groups ready, a drops to its limit.",
-			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: stuck(2 * time.Minute)}, "b": running(3), "c": running(2)},
+			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: unschedulableSince(2 * time.Minute)}, "b": running(3), "c": running(2)},
 			want:     []spilledShare{{Cluster: "a", Groups: 1, SpillLimit: ptr.To[int32](1)}, {Cluster: "b", Groups: 3}, {Cluster: "c", Groups: 2}},
 			spilled:  1,
 		},
@@ -67,7 +68,7 @@ func TestSpill(t *testing.T) {
 		},
 		"TheLimitOnlyTightens": {
 			reason:   "Held to 1 and its last group stuck too, a is held to none.",
-			observed: map[string]Observed{"a": {Room: reachable(0), Share: 1, Groups: 1, SpillLimit: ptr.To[int32](1), Unschedulable: stuck(2 * time.Minute)}, "b": running(3), "c": running(2)},
+			observed: map[string]Observed{"a": {Room: reachable(0), Share: 1, Groups: 1, SpillLimit: ptr.To[int32](1), Unschedulable: unschedulableSince(2 * time.Minute)}, "b": running(3), "c": running(2)},
 			want:     []spilledShare{{Cluster: "a", Groups: 1, SpillLimit: ptr.To[int32](0), Spilling: true}, {Cluster: "b", Groups: 3}, {Cluster: "c", Groups: 3}},
 			spilled:  1,
 		},
@@ -80,7 +81,7 @@ func TestSpill(t *testing.T) {
 		"NoRoomElsewhereTheGroupsStayPending": {
 			reason:   "When no other cluster has room, the stuck group stays where it is, reported short.",
 			demand:   gpuGroups,
-			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: stuck(2 * time.Minute)}, "b": running(2), "c": running(2)},
+			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: unschedulableSince(2 * time.Minute)}, "b": running(2), "c": running(2)},
 			want:     []spilledShare{{Cluster: "a", Groups: 2, SpillLimit: ptr.To[int32](1)}, {Cluster: "b", Groups: 2}, {Cluster: "c", Groups: 2}},
 			spilled:  1,
 			short:    1,
