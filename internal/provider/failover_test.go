@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
@@ -22,6 +23,20 @@ func clusterStatus(status map[string]any, name string) map[string]any {
 	return map[string]any{}
 }
 
+// failoverClaim creates a claim of 4 groups over both clusters that fails
+// over after afterSeconds, waits until they are ready, and returns the
+// UIDs of its leader pods in second.
+func (e *env) failoverClaim(t *testing.T, second *testenv.Cluster, name string, afterSeconds int64) map[string]types.UID {
+	t.Helper()
+	c := claim(name, "image:v1")
+	must(t, unstructured.SetNestedMap(c.Object, map[string]any{"afterSeconds": afterSeconds}, "spec", "placement", "failover"))
+	must(t, e.cp.Client.Create(context.Background(), c))
+	e.claimStatus(t, name, "4 groups ready over 2 clusters", groupsAre(4))
+	_, leaders, err := groupsReadyIn(context.Background(), second, name)
+	must(t, err)
+	return leaders
+}
+
 // TestFailoverThroughCrossplane freezes the API server of one of two target
 // clusters under a claim that fails over after 10 s: the claim says the
 // cluster is lost, and once afterSeconds have passed the other cluster runs
@@ -35,12 +50,7 @@ func clusterStatus(status map[string]any, name string) map[string]any {
 func TestFailoverThroughCrossplane(t *testing.T) {
 	e, second := startWithCrossplane(t)
 	ctx := context.Background()
-	c := claim("failover", "image:v1")
-	must(t, unstructured.SetNestedMap(c.Object, map[string]any{"afterSeconds": int64(10)}, "spec", "placement", "failover"))
-	must(t, e.cp.Client.Create(ctx, c))
-	e.claimStatus(t, "failover", "4 groups ready over 2 clusters", groupsAre(4))
-	_, secondLeaders, err := groupsReadyIn(ctx, second, "failover")
-	must(t, err)
+	secondLeaders := e.failoverClaim(t, second, "failover", 10)
 
 	resume := freeze(t, second)
 	// The provider and core are killed while the cluster is lost, before

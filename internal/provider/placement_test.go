@@ -81,12 +81,7 @@ func TestPlacementThroughCrossplane(t *testing.T) {
 func TestBlinkThroughCrossplane(t *testing.T) {
 	e, second := startWithCrossplane(t)
 	ctx := context.Background()
-	c := claim("blink", "image:v1")
-	must(t, unstructured.SetNestedMap(c.Object, map[string]any{"afterSeconds": int64(120)}, "spec", "placement", "failover"))
-	must(t, e.cp.Client.Create(ctx, c))
-	e.claimStatus(t, "blink", "4 groups ready over 2 clusters", groupsAre(4))
-	_, before, err := groupsReadyIn(ctx, second, "blink")
-	must(t, err)
+	before := e.failoverClaim(t, second, "blink", 120)
 
 	resume := freeze(t, second)
 	stayed := func(status map[string]any) error {
