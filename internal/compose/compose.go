@@ -56,6 +56,7 @@ type Placement struct {
 	// Lost, Short, Spilled, Recheck and the budget are placement's: see
 	// placement.Placed.
 	Lost, Short, Spilled     []string
+	Moved                    []string
 	Recheck                  time.Duration
 	MaxUnavailable, MaxSurge int32
 }
@@ -80,7 +81,7 @@ func PlanObserved(l LeaderWorkerSet, previous *revision.Template, observed map[s
 	if err != nil {
 		return Placement{}, err
 	}
-	p := Placement{Lost: placed.Lost, Short: placed.Short, Spilled: placed.Spilled, Recheck: placed.Recheck, MaxUnavailable: placed.MaxUnavailable, MaxSurge: placed.MaxSurge}
+	p := Placement{Lost: placed.Lost, Short: placed.Short, Spilled: placed.Spilled, Moved: placed.Moved, Recheck: placed.Recheck, MaxUnavailable: placed.MaxUnavailable, MaxSurge: placed.MaxSurge}
 	for _, sh := range placed.Shares {
 		p.Targets = append(p.Targets, target(l, spec, sh, payload, key))
 	}

@@ -13,6 +13,13 @@ import (
 
 // allot makes the rolling update budget the LeaderWorkerSet's as a whole
 // (placement.Allot), once sequence has decided which clusters roll.
+//
+// Each cluster's provider acts on the part it last observed, so budget
+// moves from one cluster to another only once the one that gives it up has
+// observed that it did: while a provider has not observed its managed
+// resource's latest generation, and in a plan that lowers a cluster's
+// part, no part grows. Otherwise the two could, for the seconds a report
+// takes, both take groups down.
 func allot(p *compose.Placement, mrs observedSet) {
 	shares := make([]placement.Share, len(p.Targets))
 	loads := make([]placement.Load, len(p.Targets))
@@ -20,12 +27,23 @@ func allot(p *compose.Placement, mrs observedSet) {
 		shares[i], loads[i] = t.Share, load(t, mrs[t.Cluster])
 	}
 	placement.Allot(shares, loads, p.MaxUnavailable, p.MaxSurge)
+	settled := true
+	for i, t := range p.Targets {
+		if mr, ok := mrs[t.Cluster]; ok && !t.Keep {
+			settled = settled && mr.Status.AtProvider.ObservedGeneration == mr.Generation &&
+				shares[i].Rollout.MaxUnavailable >= mr.Spec.ForProvider.Rollout.MaxUnavailable
+		}
+	}
 	for i := range p.Targets {
 		t := &p.Targets[i]
-		if !t.Keep {
-			t.Rollout = shares[i].Rollout
-			t.Resource.Spec.ForProvider.Rollout = shares[i].Rollout
+		if t.Keep {
+			continue
 		}
+		if mr, ok := mrs[t.Cluster]; ok && !settled {
+			shares[i].Rollout.MaxUnavailable = min(shares[i].Rollout.MaxUnavailable, mr.Spec.ForProvider.Rollout.MaxUnavailable)
+		}
+		t.Rollout = shares[i].Rollout
+		t.Resource.Spec.ForProvider.Rollout = shares[i].Rollout
 	}
 }
 

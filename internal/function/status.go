@@ -32,6 +32,9 @@ type status struct {
 	// missing room and groups moved off full clusters; unsynced what the
 	// provider says of clusters it could not bring to their share.
 	lost, short, spilled, unsynced []string
+	// moved are placement's words on groups moved for room or back from a
+	// failover.
+	moved []string
 	// sequential: the rollout goes cluster by cluster; halted says which
 	// cluster stopped it.
 	sequential bool
@@ -47,7 +50,7 @@ type status struct {
 // the other clusters run them.
 func aggregate(p planned, observed observedSet) status {
 	targets := p.Targets
-	st := status{available: true, lost: p.Lost, short: p.Short, spilled: p.Spilled, sequential: p.sequential, halted: p.seq.Halted}
+	st := status{available: true, lost: p.Lost, short: p.Short, spilled: p.Spilled, moved: p.Moved, sequential: p.sequential, halted: p.seq.Halted}
 	for i, t := range targets {
 		cs := v1alpha1.ClusterStatus{Name: t.Cluster, Groups: t.Groups, DesiredGroups: &t.Desired, LostSince: t.LostSince, FailedOver: t.FailedOver, Capacity: t.Capacity,
 			Unschedulable: t.Unschedulable, SpillLimit: t.SpillLimit, Revision: t.Resource.Spec.ForProvider.Revision.Key}
@@ -199,6 +202,9 @@ func (st status) placed(rsp *fnv1.RunFunctionResponse) {
 	all := slices.Concat(st.lost, st.short, st.spilled)
 	for _, msg := range all {
 		response.Warning(rsp, errors.New(msg)).TargetCompositeAndClaim()
+	}
+	for _, msg := range st.moved {
+		response.Normal(rsp, msg).TargetCompositeAndClaim()
 	}
 	switch {
 	case len(st.lost) > 0:

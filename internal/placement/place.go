@@ -73,6 +73,9 @@ type Placed struct {
 	Short []string
 	// Spilled says which clusters are held to fewer groups by spill.
 	Spilled []string
+	// Moved says which groups moved for room or come back from a
+	// failover, for events.
+	Moved []string
 	// Recheck, when not zero, is when a decision falls due that no change
 	// of an observation announces: a lost cluster's failover, a stuck
 	// group's spill.
@@ -134,6 +137,7 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 				// elsewhere stay meanwhile.
 				sh.FailedOver = true
 				moving += sh.Groups - o.Ready
+				out.Moved = append(out.Moved, fmt.Sprintf("cluster %s is back from a failover: it runs its %d groups again, and those made for it elsewhere go once they are ready", sh.Cluster, sh.Groups))
 			}
 		case failover == nil:
 			out.Lost = append(out.Lost, fmt.Sprintf("cluster %s unreachable since %s", sh.Cluster, stamp(sh.LostSince.Time)))
@@ -173,6 +177,8 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 		left -= back
 		if back > 0 {
 			out.Short = append(out.Short, fmt.Sprintf("cluster %s has room for %d of its %d groups and no other cluster has room for the rest", sh.Cluster, *sh.Capacity, sh.Groups))
+		} else if sh.SpillLimit == nil {
+			out.Moved = append(out.Moved, fmt.Sprintf("cluster %s has room for %d of its %d groups; the others run in clusters with room", sh.Cluster, sh.Groups, want[i].Groups))
 		}
 	}
 	if left > 0 {

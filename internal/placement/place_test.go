@@ -68,6 +68,7 @@ func TestPlace(t *testing.T) {
 		want     []placed
 		lost     int
 		short    int
+		moved    int
 		recheck  time.Duration
 	}{
 		"UnobservedAsSplit": {
@@ -83,6 +84,7 @@ func TestPlace(t *testing.T) {
 			observed: map[string]Observed{"a": {Room: reachable(2)}, "b": {Room: reachable(8)}, "c": {Room: reachable(8)}},
 			want: []placed{{Cluster: "a", Groups: 1, Capacity: ptr.To[int32](1)}, {Cluster: "b", Groups: 3, Capacity: ptr.To[int32](4)},
 				{Cluster: "c", Groups: 2, Capacity: ptr.To[int32](4)}},
+			moved: 1,
 		},
 		"RunningGroupsHoldTheirRoom": {
 			reason:   "Groups a cluster runs count as its capacity, though their nodes are not free: a placed group is never moved for capacity.",
@@ -172,6 +174,7 @@ func TestPlace(t *testing.T) {
 			observed: map[string]Observed{"a": {Room: reachable(0), Groups: 2, Ready: 1, FailedOver: true}, "b": {Room: reachable(2), Groups: 3, Ready: 3}, "c": {Room: reachable(2), Groups: 3, Ready: 3}},
 			want: []placed{{Cluster: "a", Groups: 2, Capacity: ptr.To[int32](2), FailedOver: true}, {Cluster: "b", Groups: 3, Capacity: ptr.To[int32](4)},
 				{Cluster: "c", Groups: 2, Capacity: ptr.To[int32](4)}},
+			moved: 1,
 		},
 		"StuckGroupsHoldNoRoom": {
 			reason:   "A group a has not scheduled for a minute holds no room: a has room for 1 of its 2, and the other goes where there is room.",
@@ -180,6 +183,7 @@ func TestPlace(t *testing.T) {
 			observed: map[string]Observed{"a": {Room: reachable(0), Groups: 2, Unschedulable: unschedulableSince(time.Minute)}, "b": {Room: reachable(8)}, "c": {Room: reachable(8)}},
 			want: []placed{{Cluster: "a", Groups: 1, Capacity: ptr.To[int32](1)}, {Cluster: "b", Groups: 3, Capacity: ptr.To[int32](4)},
 				{Cluster: "c", Groups: 2, Capacity: ptr.To[int32](4)}},
+			moved: 1,
 		},
 		"NewlyUnschedulableGroupsStillHoldRoom": {
 			reason:   "A group unschedulable for 5 s (a rolling update's, waiting for its old pods to go) still holds its room; placement looks again when it would not.",
@@ -212,8 +216,9 @@ func TestPlace(t *testing.T) {
 			if diff := cmp.Diff(tc.want, shares, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nPlace(...): -want, +got:\n%s", tc.reason, diff)
 			}
-			if len(got.Lost) != tc.lost || len(got.Short) != tc.short || got.Recheck != tc.recheck {
-				t.Errorf("%s\nPlace(...): lost %q, short %q, recheck %s; want %d lost, %d short, recheck %s", tc.reason, got.Lost, got.Short, got.Recheck, tc.lost, tc.short, tc.recheck)
+			if len(got.Lost) != tc.lost || len(got.Short) != tc.short || len(got.Moved) != tc.moved || got.Recheck != tc.recheck {
+				t.Errorf("%s\nPlace(...): lost %q, short %q, moved %q, recheck %s; want %d lost, %d short, %d moved, recheck %s",
+					tc.reason, got.Lost, got.Short, got.Moved, got.Recheck, tc.lost, tc.short, tc.moved, tc.recheck)
 			}
 		})
 	}

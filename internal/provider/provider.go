@@ -109,7 +109,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return fmt.Errorf("cannot build scheme: %w", err)
 	}
 	cm, err := clusters.New(mgr.GetClient(), remote, func(k clusters.Key, obj client.Object) {
-		enqueuer.Changed(ctx, k.Kind, k.Namespace, k.Name, obj)
+		enqueuer.Changed(ctx, k, obj)
 	}, clusters.Options{Logger: log, QPS: o.TargetQPS, Burst: o.TargetBurst, PolicyInterval: o.Poll, OnRequest: func(k clusters.Key, r *http.Request) {
 		m.Requested(metrics.Cluster(k.Namespace, k.Name), r.Method)
 	}})

@@ -114,11 +114,13 @@ type Cluster struct {
 	pki    *pki
 	server string
 
-	mu       sync.Mutex
-	procs    []*process // in start order
-	stopped  bool
-	stopErr  error
-	stopDone chan struct{}
+	mu    sync.Mutex
+	procs []*process // in start order
+	// scheduler starts kube-scheduler, again with RestartScheduler.
+	scheduler func() (*process, error)
+	stopped   bool
+	stopErr   error
+	stopDone  chan struct{}
 }
 
 // Component names, also the log file names.

@@ -239,12 +239,40 @@ leaderElection:
 		return fmt.Errorf("writing scheduler configuration: %w", err)
 	}
 	args := []string{"--config=" + configPath, "--secure-port=0", "--profiling=false"}
-	sched, err := startProcess(ComponentScheduler, filepath.Join(opts.AssetsDir, binScheduler),
-		append(args, opts.SchedulerFlags...), opts.Env[ComponentScheduler], c.Dir)
-	if err != nil {
+	c.scheduler = func() (*process, error) {
+		sched, err := startProcess(ComponentScheduler, filepath.Join(opts.AssetsDir, binScheduler),
+			append(args, opts.SchedulerFlags...), opts.Env[ComponentScheduler], c.Dir)
+		if err != nil {
+			return nil, err
+		}
+		return sched, c.addProcess(sched)
+	}
+	_, err = c.scheduler()
+	return err
+}
+
+// RestartScheduler stops kube-scheduler and starts it again, with an empty
+// cache. A scheduler whose API server was frozen can come back with its
+// cache corrupted ("Pod updated on a different node than previously added
+// to"), and leave a pod recreated meanwhile unscheduled until it restarts.
+func (c *Cluster) RestartScheduler() error {
+	c.mu.Lock()
+	var old *process
+	for _, p := range c.procs {
+		if p.name == ComponentScheduler {
+			old = p
+		}
+	}
+	c.mu.Unlock()
+	if old == nil || c.scheduler == nil {
+		return errors.New("the cluster runs no scheduler")
+	}
+	if err := old.stop(2 * time.Second); err != nil {
 		return err
 	}
-	return c.addProcess(sched)
+	c.removeProcesses(old)
+	_, err := c.scheduler()
+	return err
 }
 
 func ignoreNotFound(err error) error {

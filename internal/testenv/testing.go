@@ -127,7 +127,9 @@ func WaitFor(ctx context.Context, timeout time.Duration, cond func(ctx context.C
 		}
 		return false, err
 	})
-	if err != nil && last != nil && wait.Interrupted(err) {
+	// The last reason is kept whatever ended the wait: a request cut short
+	// by the deadline ends it with the client's error, not the poll's.
+	if err != nil && last != nil {
 		return fmt.Errorf("%w; still %v", err, last)
 	}
 	return err

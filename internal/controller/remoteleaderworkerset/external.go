@@ -72,8 +72,8 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	if err := c.clusters.WorkerIndexPolicy(ctx, mr); err != nil {
 		c.recorder.Event(mr, event.Warning(reasonWorkerLabelsByPatch, err))
 	}
-	t := TargetOf(mr)
-	cluster := metrics.Cluster(t.ConfigNamespace, t.ConfigName)
+	config := clusters.KeyFor(mr)
+	cluster := metrics.Cluster(config.Namespace, config.Name)
 	return &external{remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, namespaces: c.clusters.Settings(mr).Namespaces,
 		enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace}, nil
 }

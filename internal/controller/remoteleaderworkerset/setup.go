@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
 )
@@ -32,24 +33,17 @@ const indexTarget = "lws.crossplane.io/target"
 // Target is a LeaderWorkerSet in a target cluster: the provider config that
 // reaches the cluster and the LeaderWorkerSet's namespace and name there.
 type Target struct {
-	ConfigKind, ConfigNamespace, ConfigName string
-	Namespace, Name                         string
+	Config          clusters.Key
+	Namespace, Name string
 }
 
 func (t Target) String() string {
-	return t.ConfigKind + "/" + t.ConfigNamespace + "/" + t.ConfigName + "/" + t.Namespace + "/" + t.Name
+	return t.Config.Kind + "/" + t.Config.Namespace + "/" + t.Config.Name + "/" + t.Namespace + "/" + t.Name
 }
 
 // TargetOf is where a managed resource's LeaderWorkerSet runs.
 func TargetOf(mr *v1alpha1.RemoteLeaderWorkerSet) Target {
-	t := Target{ConfigKind: v1alpha1.ClusterProviderConfigKind, ConfigName: "default", Namespace: mr.Spec.ForProvider.Namespace, Name: mr.Spec.ForProvider.Name}
-	if ref := mr.GetProviderConfigReference(); ref != nil {
-		t.ConfigKind, t.ConfigName = ref.Kind, ref.Name
-	}
-	if t.ConfigKind == v1alpha1.ProviderConfigKind {
-		t.ConfigNamespace = mr.GetNamespace()
-	}
-	return t
+	return Target{Config: clusters.KeyFor(mr), Namespace: mr.Spec.ForProvider.Namespace, Name: mr.Spec.ForProvider.Name}
 }
 
 // Enqueuer turns changes in target clusters into reconciles of the managed
@@ -77,12 +71,12 @@ func NewEnqueuer(reader client.Reader, batch time.Duration) *Enqueuer {
 
 // Changed reports a change of a remote object in the cluster of a provider
 // config. Objects without the LeaderWorkerSet name label are not ours.
-func (e *Enqueuer) Changed(ctx context.Context, configKind, configNamespace, configName string, obj client.Object) {
+func (e *Enqueuer) Changed(ctx context.Context, config clusters.Key, obj client.Object) {
 	name := obj.GetLabels()[lws.LabelName]
 	if name == "" {
 		return
 	}
-	t := Target{ConfigKind: configKind, ConfigNamespace: configNamespace, ConfigName: configName, Namespace: obj.GetNamespace(), Name: name}
+	t := Target{Config: config, Namespace: obj.GetNamespace(), Name: name}
 	var l v1alpha1.RemoteLeaderWorkerSetList
 	if err := e.reader.List(ctx, &l, client.MatchingFields{indexTarget: t.String()}); err != nil {
 		return // The poll interval is the safety net.
