@@ -76,7 +76,6 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	l, err := compose.Read(oxr.Resource.Object)
-	l = withClaimAnnotations(req, l)
 	if err == nil {
 		var p planned
 		if p, err = plan(req, oxr.Resource.Object, l, clusters); err == nil {

@@ -20,16 +20,12 @@ import (
 // how a lost cluster or a change of room reaches placement.
 const RequiredPrefix = "targetcluster-"
 
-// requirements asks Crossplane for the claim, if any (RequiredClaim), and
-// for the TargetCluster of each cluster of the placement that a
-// ClusterProviderConfig reaches; the provider keeps one per
-// ClusterProviderConfig, named after it. Clusters reached through a
+// requirements asks Crossplane for the TargetCluster of each cluster of the
+// placement that a ClusterProviderConfig reaches; the provider keeps one
+// per ClusterProviderConfig, named after it. Clusters reached through a
 // namespaced ProviderConfig have none, and are placed unobserved.
 func requirements(l compose.LeaderWorkerSet) *fnv1.Requirements {
 	r := &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{}}
-	if c := claimSelector(l); c != nil {
-		r.Resources[RequiredClaim] = c
-	}
 	for _, t := range placement.Clusters(l.Spec.Placement) {
 		pc := placement.ProviderConfig(t)
 		if pc.Kind != v1alpha1.ClusterProviderConfigKind {

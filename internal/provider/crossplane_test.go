@@ -289,8 +289,15 @@ func (e *env) rolledOut(t testing.TB, clusters []*testenv.Cluster, name, image s
 // writes.
 func (e *env) editClaim(t testing.TB, name string, edit func(*unstructured.Unstructured) error) {
 	t.Helper()
+	e.editLWS(t, "LeaderWorkerSet", name, edit)
+}
+
+// editLWS edits a claim (kind LeaderWorkerSet) or a namespaced composite
+// resource (XLeaderWorkerSet).
+func (e *env) editLWS(t testing.TB, kind, name string, edit func(*unstructured.Unstructured) error) {
+	t.Helper()
 	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		c := claim(name, "")
+		c := lwsObject(kind, name, "")
 		if err := e.cp.Client.Get(context.Background(), client.ObjectKeyFromObject(c), c); err != nil {
 			return err
 		}

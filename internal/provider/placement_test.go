@@ -37,12 +37,14 @@ func TestPlacementThroughCrossplane(t *testing.T) {
 				return free == 2, nil
 			})
 		}
-		c := claim("zones", "image:v1")
+		// A namespaced composite: Crossplane does not copy a claim's
+		// k8s.io annotations to its composite (see the README).
+		c := lwsObject("XLeaderWorkerSet", "zones", "image:v1")
 		c.SetAnnotations(map[string]string{lws.AnnotationExclusiveTopology: "topology.kubernetes.io/zone"})
 		must(t, unstructured.SetNestedSlice(c.Object, []any{map[string]any{"name": "default", "weight": int64(3)}, map[string]any{"name": "second"}},
 			"spec", "placement", "clusters"))
 		must(t, e.cp.Client.Create(ctx, c))
-		e.claimStatus(t, "zones", "2 groups in each cluster, each at its capacity, all ready", func(status map[string]any, conds map[string]map[string]any) error {
+		e.lwsStatus(t, "XLeaderWorkerSet", "zones", "2 groups in each cluster, each at its capacity, all ready", func(status map[string]any, conds map[string]map[string]any) error {
 			for _, name := range []string{"default", "second"} {
 				if cs := clusterStatus(status, name); cs["groups"] != int64(2) || cs["capacity"] != int64(2) || cs["readyReplicas"] != int64(2) {
 					return fmt.Errorf("want cluster %s at 2 ready groups of capacity 2, got %v", name, cs)
@@ -58,10 +60,10 @@ func TestPlacementThroughCrossplane(t *testing.T) {
 	// One more group has no zone anywhere: it is kept where the placement
 	// put it, pending, and the claim says so.
 	t.Run("NoRoomIsReported", func(t *testing.T) {
-		e.editClaim(t, "zones", func(c *unstructured.Unstructured) error {
+		e.editLWS(t, "XLeaderWorkerSet", "zones", func(c *unstructured.Unstructured) error {
 			return unstructured.SetNestedField(c.Object, int64(5), "spec", "replicas")
 		})
-		e.claimStatus(t, "zones", "Placed False for lack of room, 4 groups ready", func(status map[string]any, conds map[string]map[string]any) error {
+		e.lwsStatus(t, "XLeaderWorkerSet", "zones", "Placed False for lack of room, 4 groups ready", func(status map[string]any, conds map[string]map[string]any) error {
 			if conds["Placed"]["status"] != "False" || conds["Placed"]["reason"] != "InsufficientCapacity" {
 				return fmt.Errorf("want Placed False for InsufficientCapacity, got %v", conds["Placed"])
 			}
