@@ -35,6 +35,16 @@ type TargetClusterStatus struct {
 	// +optional
 	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
 
+	// Occupants are the LeaderWorkerSets that alone run pods on ready
+	// nodes with extended resources: the nodes and resources each holds.
+	// A LeaderWorkerSet's room is the free nodes and its own, as both are
+	// read from one observation: counting its groups from its managed
+	// resource instead counts twice a group created but not yet scheduled.
+	// +listType=map
+	// +listMapKey=leaderWorkerSet
+	// +optional
+	Occupants []Occupant `json:"occupants,omitempty"`
+
 	// Domains are the topology domains (accelerator islands) of the
 	// provider config's topology keys: for each key and value, the same
 	// counts over the nodes carrying it. An exclusive-topology group needs
@@ -59,10 +69,25 @@ type TopologyDomain struct {
 	Value string `json:"value"`
 
 	// ReadyNodes are its Ready, schedulable nodes; FreeNodes those running
-	// no pod of a LeaderWorkerSet; Allocatable the free nodes' extended
-	// resources, summed.
+	// no pod of a LeaderWorkerSet; Allocatable the ready nodes' extended
+	// resources, summed (an exclusive group takes the whole domain).
 	ReadyNodes int32 `json:"readyNodes"`
 	FreeNodes  int32 `json:"freeNodes"`
+	// +optional
+	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
+
+	// Occupant is the LeaderWorkerSet (namespace/name) whose pods run on
+	// every busy node of the domain, when one alone does: the domain is
+	// then as much room for its groups as a free one.
+	// +optional
+	Occupant string `json:"occupant,omitempty"`
+}
+
+// Occupant is a LeaderWorkerSet alone on some nodes, and their room.
+type Occupant struct {
+	// LeaderWorkerSet is its namespace/name in the target cluster.
+	LeaderWorkerSet string `json:"leaderWorkerSet"`
+	Nodes           int32  `json:"nodes"`
 	// +optional
 	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
 }

@@ -77,7 +77,7 @@ func PlanObserved(l LeaderWorkerSet, previous *revision.Template, observed map[s
 	if err != nil {
 		return Placement{}, err
 	}
-	placed, err := placement.Place(spec, placement.DemandOf(spec, l.Annotations[lws.AnnotationExclusiveTopology]), observed, now)
+	placed, err := placement.Place(spec, placement.DemandOf(spec, l.Annotations[lws.AnnotationExclusiveTopology], l.Namespace+"/"+l.Name), observed, now)
 	if err != nil {
 		return Placement{}, err
 	}

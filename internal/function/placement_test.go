@@ -25,13 +25,21 @@ func xrOf(image, status string) string { return fmt.Sprintf(twoClusters, image, 
 // targetClusterJSON is a TargetCluster with free nodes of 8 GPUs,
 // reachable or not since its last contact.
 func targetClusterJSON(name string, free int, reachable bool, since time.Time) string {
+	return occupiedJSON(name, free, 0, reachable, since)
+}
+
+// occupiedJSON is a TargetCluster with free nodes of 8 GPUs and own nodes
+// that run the composite's pods.
+func occupiedJSON(name string, free, own int, reachable bool, since time.Time) string {
 	status := "True"
 	if !reachable {
 		status = "False"
 	}
 	return fmt.Sprintf(`{"apiVersion":"lws.crossplane.io/v1alpha1","kind":"TargetCluster","metadata":{"name":%q},
   "status":{"readyNodes":%d,"freeNodes":%d,"allocatable":{"nvidia.com/gpu":"%d"},"lastContactTime":%q,
-    "conditions":[{"type":"Reachable","status":%q,"reason":"R","lastTransitionTime":%q}]}}`, name, free, free, 8*free, since.UTC().Format(metav1.RFC3339Micro), status, since.UTC().Format(time.RFC3339))
+    "occupants":[{"leaderWorkerSet":"default/gpu","nodes":%d,"allocatable":{"nvidia.com/gpu":"%d"}}],
+    "conditions":[{"type":"Reachable","status":%q,"reason":"R","lastTransitionTime":%q}]}}`,
+		name, free+own, free, 8*free, since.UTC().Format(metav1.RFC3339Micro), own, 8*own, status, since.UTC().Format(time.RFC3339))
 }
 
 func required(tcs ...string) map[string]*fnv1.Resources {
@@ -125,7 +133,7 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 		"Spill": {
 			reason:   "A group of a unschedulable for 2 minutes goes to b; a keeps it until b runs 3 ready, and the composite remembers a's limit.",
 			xr:       xrOf("i", ""),
-			required: required(targetClusterJSON("a", 0, true, now), targetClusterJSON("b", 8, true, now)),
+			required: required(occupiedJSON("a", 0, 2, true, now), occupiedJSON("b", 4, 4, true, now)),
 			observed: func(t *testing.T) map[string]*fnv1.Resource {
 				stuck := []any{map[string]any{"group": 1, "since": now.Add(-2 * time.Minute).UTC().Format(time.RFC3339)}}
 				return map[string]*fnv1.Resource{

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
 // DefaultTopologyKeys are the node labels whose values form topology
@@ -24,26 +25,65 @@ var DefaultTopologyKeys = []string{"cloud.google.com/gke-nodepool", corev1.Label
 // room is the capacity of a set of nodes.
 type room struct {
 	ready, free int32
+	// allocatable sums the free nodes' extended resources, or the ready
+	// nodes' for a domain.
 	allocatable corev1.ResourceList
+	// occupant is the one LeaderWorkerSet on the busy nodes, crowded
+	// when more than one is.
+	occupant string
+	crowded  bool
 }
 
-func (r *room) add(n *corev1.Node, free bool) {
+func (r *room) add(n *corev1.Node, owner string, domain bool) {
 	r.ready++
-	if !free {
-		return
+	switch {
+	case owner == "":
+		r.free++
+	case owner == crowded || r.crowded || (r.occupant != "" && r.occupant != owner):
+		r.occupant, r.crowded = "", true
+	default:
+		r.occupant = owner
 	}
-	r.free++
+	if owner == "" || domain {
+		r.allocatable = addExtended(r.allocatable, n)
+	}
+}
+
+// addExtended adds a node's extended resources to sum.
+func addExtended(sum corev1.ResourceList, n *corev1.Node) corev1.ResourceList {
 	for name, q := range n.Status.Allocatable {
 		if !Extended(name) || q.IsZero() {
 			continue
 		}
-		if r.allocatable == nil {
-			r.allocatable = corev1.ResourceList{}
+		if sum == nil {
+			sum = corev1.ResourceList{}
 		}
-		sum := r.allocatable[name]
-		sum.Add(q)
-		r.allocatable[name] = sum
+		v := sum[name]
+		v.Add(q)
+		sum[name] = v
 	}
+	return sum
+}
+
+// crowded stands for a node running pods of more than one LeaderWorkerSet.
+const crowded = "*"
+
+// owners are, by node, the LeaderWorkerSet (namespace/name) whose pods it
+// runs, crowded for more than one.
+func owners(pods []corev1.Pod) map[string]string {
+	out := map[string]string{}
+	for i := range pods {
+		p := &pods[i]
+		if p.Spec.NodeName == "" || finished(p) {
+			continue
+		}
+		owner := p.Namespace + "/" + p.Labels[lws.LabelName]
+		if o, ok := out[p.Spec.NodeName]; ok && o != owner {
+			owner = crowded
+		}
+		out[p.Spec.NodeName] = owner
+	}
+	return out
 }
 
 // Of observes a cluster. pods are the pods of its LeaderWorkerSets (the
@@ -51,23 +91,28 @@ func (r *room) add(n *corev1.Node, free bool) {
 // domains are reported. Capacity, reachability and contact time are left
 // to the caller.
 func Of(nodes []corev1.Node, pods []corev1.Pod, keys []string) v1alpha1.TargetClusterStatus {
-	busy := map[string]bool{}
-	for i := range pods {
-		if p := &pods[i]; p.Spec.NodeName != "" && !finished(p) {
-			busy[p.Spec.NodeName] = true
-		}
-	}
+	busy := owners(pods)
 	type domainKey struct{ key, value string }
 	var total room
 	domains := map[domainKey]*room{}
+	occupants := map[string]*v1alpha1.Occupant{}
 	st := v1alpha1.TargetClusterStatus{Nodes: int32(len(nodes))}
 	for i := range nodes {
 		n := &nodes[i]
 		if !Schedulable(n) {
 			continue
 		}
-		free := !busy[n.Name]
-		total.add(n, free)
+		owner := busy[n.Name]
+		total.add(n, owner, false)
+		if res := addExtended(nil, n); owner != "" && owner != crowded && res != nil {
+			o := occupants[owner]
+			if o == nil {
+				o = &v1alpha1.Occupant{LeaderWorkerSet: owner}
+				occupants[owner] = o
+			}
+			o.Nodes++
+			o.Allocatable = addExtended(o.Allocatable, n)
+		}
 		for _, k := range keys {
 			v, ok := n.Labels[k]
 			if !ok {
@@ -78,12 +123,16 @@ func Of(nodes []corev1.Node, pods []corev1.Pod, keys []string) v1alpha1.TargetCl
 				d = &room{}
 				domains[domainKey{k, v}] = d
 			}
-			d.add(n, free)
+			d.add(n, owner, true)
 		}
 	}
 	st.ReadyNodes, st.FreeNodes, st.Allocatable = total.ready, total.free, total.allocatable
+	for _, o := range occupants {
+		st.Occupants = append(st.Occupants, *o)
+	}
+	slices.SortFunc(st.Occupants, func(a, b v1alpha1.Occupant) int { return cmp.Compare(a.LeaderWorkerSet, b.LeaderWorkerSet) })
 	for k, r := range domains {
-		st.Domains = append(st.Domains, v1alpha1.TopologyDomain{Key: k.key, Value: k.value, ReadyNodes: r.ready, FreeNodes: r.free, Allocatable: r.allocatable})
+		st.Domains = append(st.Domains, v1alpha1.TopologyDomain{Key: k.key, Value: k.value, ReadyNodes: r.ready, FreeNodes: r.free, Allocatable: r.allocatable, Occupant: r.occupant})
 	}
 	slices.SortFunc(st.Domains, func(a, b v1alpha1.TopologyDomain) int {
 		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Value, b.Value))

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
 const pool = "cloud.google.com/gke-nodepool"
@@ -32,8 +33,12 @@ func node(name, poolName string, opts ...nodeOpt) corev1.Node {
 func notReady(n *corev1.Node) { n.Status.Conditions[0].Status = corev1.ConditionFalse }
 func cordoned(n *corev1.Node) { n.Spec.Unschedulable = true }
 
-func pod(nodeName string, phase corev1.PodPhase) corev1.Pod {
-	return corev1.Pod{Spec: corev1.PodSpec{NodeName: nodeName}, Status: corev1.PodStatus{Phase: phase}}
+// pod is a pod of LeaderWorkerSet ns/lwsName.
+func pod(lwsName, nodeName string, phase corev1.PodPhase) corev1.Pod {
+	return corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Labels: map[string]string{lws.LabelName: lwsName}},
+		Spec:       corev1.PodSpec{NodeName: nodeName}, Status: corev1.PodStatus{Phase: phase},
+	}
 }
 
 func gpus(n string) corev1.ResourceList {
@@ -58,13 +63,25 @@ func TestOf(t *testing.T) {
 				Domains: []v1alpha1.TopologyDomain{{Key: pool, Value: "a", ReadyNodes: 2, FreeNodes: 2, Allocatable: gpus("16")}}},
 		},
 		"BusyNodesAreNotFree": {
-			reason: "A node running a pod of ours is ready but not free; a finished pod frees its node.",
+			reason: "A node running a pod of ours is ready but not free, and room of its LeaderWorkerSet's own; a finished pod frees its node, and a pending one holds none.",
 			nodes:  []corev1.Node{node("a-0", "a"), node("a-1", "a"), node("b-0", "b")},
-			pods:   []corev1.Pod{pod("a-0", corev1.PodRunning), pod("b-0", corev1.PodSucceeded), pod("", corev1.PodPending)},
+			pods:   []corev1.Pod{pod("x", "a-0", corev1.PodRunning), pod("x", "b-0", corev1.PodSucceeded), pod("y", "", corev1.PodPending)},
 			want: v1alpha1.TargetClusterStatus{Nodes: 3, ReadyNodes: 3, FreeNodes: 2, Allocatable: gpus("16"),
+				Occupants: []v1alpha1.Occupant{{LeaderWorkerSet: "ns/x", Nodes: 1, Allocatable: gpus("8")}},
 				Domains: []v1alpha1.TopologyDomain{
-					{Key: pool, Value: "a", ReadyNodes: 2, FreeNodes: 1, Allocatable: gpus("8")},
+					{Key: pool, Value: "a", ReadyNodes: 2, FreeNodes: 1, Allocatable: gpus("16"), Occupant: "ns/x"},
 					{Key: pool, Value: "b", ReadyNodes: 1, FreeNodes: 1, Allocatable: gpus("8")},
+				}},
+		},
+		"SharedNodesAndDomainsAreNobodysRoom": {
+			reason: "A node running pods of two LeaderWorkerSets is room of neither, and so is a domain whose busy nodes they share.",
+			nodes:  []corev1.Node{node("a-0", "a"), node("a-1", "a"), node("b-0", "b")},
+			pods:   []corev1.Pod{pod("x", "a-0", corev1.PodRunning), pod("y", "a-1", corev1.PodRunning), pod("x", "b-0", corev1.PodRunning), pod("y", "b-0", corev1.PodRunning)},
+			want: v1alpha1.TargetClusterStatus{Nodes: 3, ReadyNodes: 3,
+				Occupants: []v1alpha1.Occupant{{LeaderWorkerSet: "ns/x", Nodes: 1, Allocatable: gpus("8")}, {LeaderWorkerSet: "ns/y", Nodes: 1, Allocatable: gpus("8")}},
+				Domains: []v1alpha1.TopologyDomain{
+					{Key: pool, Value: "a", ReadyNodes: 2, Allocatable: gpus("16")},
+					{Key: pool, Value: "b", ReadyNodes: 1, Allocatable: gpus("8")},
 				}},
 		},
 		"NotReadyAndCordonedNodesGiveNoRoom": {

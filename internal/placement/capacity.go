@@ -17,13 +17,16 @@ type Demand struct {
 	// Resources are the extended resources (nvidia.com/gpu,
 	// google.com/tpu) a group requests, summed over its pods.
 	Resources corev1.ResourceList
+	// Owner is the LeaderWorkerSet's namespace/name in its clusters: the
+	// nodes it runs on are room for its groups.
+	Owner string
 }
 
 // DemandOf is what a group of a defaulted spec needs; topologyKey is its
-// exclusive-topology annotation, if any.
-func DemandOf(s *v1alpha1.LeaderWorkerSetSpec, topologyKey string) Demand {
+// exclusive-topology annotation, if any, and owner its namespace/name.
+func DemandOf(s *v1alpha1.LeaderWorkerSetSpec, topologyKey, owner string) Demand {
 	t := s.LeaderWorkerTemplate
-	d := Demand{TopologyKey: topologyKey, Resources: corev1.ResourceList{}}
+	d := Demand{TopologyKey: topologyKey, Resources: corev1.ResourceList{}, Owner: owner}
 	leader := t.WorkerTemplate
 	if t.LeaderTemplate != nil {
 		leader = *t.LeaderTemplate
@@ -63,54 +66,65 @@ func requests(r corev1.ResourceRequirements) corev1.ResourceList {
 	return out
 }
 
-// Capacity is how many groups a cluster can run: the groups it runs, less
-// stuck ones (groups it has not scheduled for a while hold no room), and
-// those its free room fits. Nil when nothing bounds it: an unobserved
-// cluster, a topology key the cluster does not report, or a group that
-// needs neither extended resources nor a domain of its own. Room counts
-// only nodes that run no pod of any LeaderWorkerSet, as accelerator nodes
-// run one pod each; CPU and memory are left to the scheduler.
-func Capacity(o Observed, d Demand, stuck int32) *int32 {
+// Capacity is how many groups a cluster can run: those its free nodes fit
+// and those the nodes of the demand's LeaderWorkerSet fit, both read from
+// one observation, so a group created and not yet scheduled is counted
+// once, and a group its scheduler cannot place holds no room. Nil when
+// nothing bounds it: an unobserved cluster, a topology key the cluster does
+// not report, or a group that needs neither extended resources nor a
+// domain of its own. Room counts only nodes that run no pod of another
+// LeaderWorkerSet, as accelerator nodes run one pod each; CPU and memory
+// are left to the scheduler.
+func Capacity(o Observed, d Demand) *int32 {
 	if o.Room == nil {
 		return nil
 	}
 	var fits int32
 	switch {
 	case d.TopologyKey != "":
-		n, known := freeDomains(o.Room, d)
+		n, known := domainsFor(o.Room, d)
 		if !known {
 			return nil
 		}
 		fits = n
 	case len(d.Resources) > 0:
-		fits = fitResources(o.Room.Allocatable, d.Resources)
+		have := o.Room.Allocatable.DeepCopy()
+		for _, oc := range o.Room.Occupants {
+			if oc.LeaderWorkerSet != d.Owner {
+				continue
+			}
+			if have == nil {
+				have = corev1.ResourceList{}
+			}
+			for name, q := range oc.Allocatable {
+				sum := have[name]
+				sum.Add(q)
+				have[name] = sum
+			}
+		}
+		fits = fitResources(have, d.Resources)
 	default:
 		return nil
 	}
-	c := max(0, o.Groups-stuck) + fits
-	return &c
+	return &fits
 }
 
-// freeDomains counts the domains of the demand's topology key whose ready
-// nodes are all free and hold a group; known is false when the cluster
-// does not report that key.
-func freeDomains(room *v1alpha1.TargetClusterStatus, d Demand) (n int32, known bool) {
+// domainsFor counts the domains of the demand's topology key that hold a
+// group of its LeaderWorkerSet: ready nodes all free, or busy with its own
+// pods only; known is false when the cluster does not report that key.
+func domainsFor(room *v1alpha1.TargetClusterStatus, d Demand) (n int32, known bool) {
 	for _, dom := range room.Domains {
 		if dom.Key != d.TopologyKey {
 			continue
 		}
 		known = true
-		if dom.ReadyNodes > 0 && dom.FreeNodes == dom.ReadyNodes && fitResources(dom.Allocatable, d.Resources) > 0 {
+		ours := dom.FreeNodes == dom.ReadyNodes || (dom.Occupant != "" && dom.Occupant == d.Owner)
+		if dom.ReadyNodes > 0 && ours && fitResources(dom.Allocatable, d.Resources) > 0 {
 			n++
 		}
 	}
 	return n, known
 }
-
-// StuckAfter is how long a group stays unschedulable before it stops
-// counting as holding its cluster's room: longer than a rolling update's
-// recreated group waits for the pods it replaces to leave their nodes.
-const StuckAfter = 30 * time.Second
 
 // stuck counts a cluster's groups unschedulable for at least after, and
 // says when the next one will have been, zero if none.

@@ -122,11 +122,7 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 	for i := range shares {
 		sh := &shares[i]
 		o := observed[sh.Cluster]
-		held, due := stuck(o, StuckAfter, now)
-		sh.Reachable, sh.Capacity = o.Reachable(), Capacity(o, d, held)
-		if sh.Capacity != nil {
-			out.Recheck = minPositive(out.Recheck, due)
-		}
+		sh.Reachable, sh.Capacity = o.Reachable(), Capacity(o, d)
 		if sh.Reachable == metav1.ConditionFalse {
 			sh.LostSince = o.lostSince(now)
 		}

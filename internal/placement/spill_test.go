@@ -32,7 +32,7 @@ func TestSpill(t *testing.T) {
 	}
 	s := spec(6, intstr.FromInt32(1), intstr.FromInt32(0), 0, v1alpha1.ClusterTarget{Name: "a"}, v1alpha1.ClusterTarget{Name: "b"}, v1alpha1.ClusterTarget{Name: "c"})
 	s.Placement.Spill = &v1alpha1.Spill{AfterSeconds: ptr.To[int32](60)}
-	running := func(n int32) Observed { return Observed{Room: reachable(0), Share: n, Groups: n, Ready: n} }
+	running := func(n int32) Observed { return Observed{Room: occupied(0, 2*n), Share: n, Groups: n, Ready: n} }
 	cases := map[string]struct {
 		reason   string
 		demand   Demand
@@ -75,13 +75,13 @@ func TestSpill(t *testing.T) {
 		"TheLimitIsForgottenWhenRoomAppears": {
 			reason:   "a's TargetCluster shows free room for another group of GPUs: the limit goes, and a gets its share back.",
 			demand:   gpuGroups,
-			observed: map[string]Observed{"a": {Room: reachable(2), Share: 1, Groups: 1, Ready: 1, SpillLimit: ptr.To[int32](1)}, "b": running(3), "c": running(2)},
+			observed: map[string]Observed{"a": {Room: occupied(2, 2), Share: 1, Groups: 1, Ready: 1, SpillLimit: ptr.To[int32](1)}, "b": running(3), "c": running(2)},
 			want:     []spilledShare{{Cluster: "a", Groups: 2}, {Cluster: "b", Groups: 2}, {Cluster: "c", Groups: 2}},
 		},
 		"NoRoomElsewhereTheGroupsStayPending": {
 			reason:   "When no other cluster has room, the stuck group stays where it is, reported short.",
 			demand:   gpuGroups,
-			observed: map[string]Observed{"a": {Room: reachable(0), Share: 2, Groups: 2, Ready: 1, Unschedulable: unschedulableSince(2 * time.Minute)}, "b": running(2), "c": running(2)},
+			observed: map[string]Observed{"a": {Room: occupied(0, 2), Share: 2, Groups: 2, Ready: 1, Unschedulable: unschedulableSince(2 * time.Minute)}, "b": running(2), "c": running(2)},
 			want:     []spilledShare{{Cluster: "a", Groups: 2, SpillLimit: ptr.To[int32](1)}, {Cluster: "b", Groups: 2}, {Cluster: "c", Groups: 2}},
 			spilled:  1,
 			short:    1,

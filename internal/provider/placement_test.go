@@ -67,7 +67,7 @@ func TestPlacementThroughCrossplane(t *testing.T) {
 			if conds["Placed"]["status"] != "False" || conds["Placed"]["reason"] != "InsufficientCapacity" {
 				return fmt.Errorf("want Placed False for InsufficientCapacity, got %v", conds["Placed"])
 			}
-			// The pending group holds no room once stuck for 30 s.
+			// The pending group holds no zone, so no room.
 			if full := clusterStatus(status, "default"); status["readyReplicas"] != int64(4) || full["groups"] != int64(3) || full["unschedulable"] != int64(1) {
 				return fmt.Errorf("want the fifth group pending in default, its desired cluster, and 4 ready")
 			}

@@ -68,13 +68,14 @@ func TestTargetClusterObservations(t *testing.T) {
 	mr := plan(t, l)[0]
 	must(t, e.cp.Client.Create(ctx, mr))
 	e.groupsReady(t, mr, 1, time.Minute)
-	observed("the group's nodes no longer free", func(st v1alpha1.TargetClusterStatus) error {
+	observed("the group's nodes no longer free, and its own", func(st v1alpha1.TargetClusterStatus) error {
+		owner := mr.Spec.ForProvider.Namespace + "/" + mr.Spec.ForProvider.Name
 		for _, d := range st.Domains {
-			if d.Value == "pool-a" && d.FreeNodes < 4 && st.FreeNodes == 8-(4-d.FreeNodes) {
+			if d.Value == "pool-a" && d.FreeNodes < 4 && st.FreeNodes == 8-(4-d.FreeNodes) && d.Occupant == owner {
 				return nil
 			}
 		}
-		return testenv.Pendingf("pool-a still free")
+		return testenv.Pendingf("pool-a still free, or not %s's", owner)
 	})
 
 	t.Run("IdleClusterIsNotWritten", func(t *testing.T) {
