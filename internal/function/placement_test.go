@@ -99,6 +99,9 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 		ttl      time.Duration
 		// spillLimit is cluster a's in the composite's status.
 		spillLimit any
+		// readyA and ready are cluster a's ready groups in the
+		// composite's status, and the composite's, when set.
+		readyA, ready any
 	}{
 		"Capacity": {
 			reason:   "A cluster with room for one group gets one; the other goes where there is room.",
@@ -129,6 +132,9 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 			image:  "old",
 			placed: fnv1.Status_STATUS_CONDITION_FALSE,
 			ttl:    time.Minute,
+			// a's groups, as last seen, are shown and not counted.
+			readyA: float64(2),
+			ready:  float64(2),
 		},
 		"Spill": {
 			reason:   "A group of a unschedulable for 2 minutes goes to b; a keeps it until b runs 3 ready, and the composite remembers a's limit.",
@@ -171,6 +177,9 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 			st := rsp.GetDesired().GetComposite().GetResource().AsMap()["status"].(map[string]any)
 			if got := clusterStatusOf(st, "a")["spillLimit"]; got != tc.spillLimit {
 				t.Errorf("%s\ncluster a's spillLimit %v, want %v", tc.reason, got, tc.spillLimit)
+			}
+			if tc.ready != nil && (clusterStatusOf(st, "a")["readyReplicas"] != tc.readyA || st["readyReplicas"] != tc.ready) {
+				t.Errorf("%s\ncluster a shows %v ready groups, the composite %v; want %v and %v", tc.reason, clusterStatusOf(st, "a")["readyReplicas"], st["readyReplicas"], tc.readyA, tc.ready)
 			}
 			if got := rsp.GetMeta().GetTtl().AsDuration(); got.Round(time.Second) != tc.ttl {
 				t.Errorf("%s\nTTL %s, want %s", tc.reason, got, tc.ttl)

@@ -61,10 +61,6 @@ func aggregate(p planned, observed observedSet) status {
 			cs.Reachable = string(t.Reachable)
 		}
 		mr, ok := observed[t.Cluster]
-		if ok && t.Keep {
-			st.Clusters = append(st.Clusters, cs)
-			continue
-		}
 		if !ok {
 			st.available = false
 			st.Clusters = append(st.Clusters, cs)
@@ -72,6 +68,12 @@ func aggregate(p planned, observed observedSet) status {
 		}
 		at := mr.Status.AtProvider
 		cs.ReadyReplicas, cs.UpdatedReplicas, cs.Replicas = at.ReadyReplicas, at.UpdatedReplicas, at.Replicas
+		if t.Keep {
+			// Shown as last seen, counted nowhere.
+			cs.Message = "unreachable; its counts are as last seen"
+			st.Clusters = append(st.Clusters, cs)
+			continue
+		}
 		ready, synced := mr.GetCondition(xpv2.TypeReady), mr.GetCondition(xpv2.TypeSynced)
 		cs.Ready, cs.Synced = string(ready.Status), string(synced.Status)
 		if synced.Status == corev1.ConditionFalse {

@@ -151,9 +151,6 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 			limit, due := spillLimit(spill, o, sh.Capacity, now)
 			sh.SpillLimit, sh.Capacity = limit, atMost(sh.Capacity, limit)
 			out.Recheck = minPositive(out.Recheck, due)
-			if limit != nil {
-				out.Spilled = append(out.Spilled, spilled(*sh))
-			}
 		}
 		if !sh.Keep && sh.Capacity != nil && sh.Groups > *sh.Capacity {
 			moving += sh.Groups - *sh.Capacity
@@ -181,6 +178,11 @@ func Place(s *v1alpha1.LeaderWorkerSetSpec, d Demand, observed map[string]Observ
 		out.Short = append(out.Short, fmt.Sprintf("no cluster has room for %d groups of lost clusters", left))
 	}
 	holdSpilled(shares, observed)
+	for _, sh := range shares {
+		if sh.SpillLimit != nil {
+			out.Spilled = append(out.Spilled, spilled(sh))
+		}
+	}
 	if out.MaxUnavailable, out.MaxSurge, err = budget(s, shares); err != nil {
 		return Placed{}, err
 	}

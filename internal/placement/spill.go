@@ -58,7 +58,11 @@ func holdSpilled(shares []Share, observed map[string]Observed) {
 
 // spilled says what spill decided of a cluster.
 func spilled(sh Share) string {
-	return fmt.Sprintf("cluster %s runs at most %d groups: the others it was given stayed unschedulable", sh.Cluster, *sh.SpillLimit)
+	msg := fmt.Sprintf("cluster %s runs at most %d groups: the others it was given stayed unschedulable", sh.Cluster, *sh.SpillLimit)
+	if sh.Spilling {
+		msg += fmt.Sprintf("; it keeps its %d until their replacements elsewhere are ready", sh.Groups)
+	}
+	return msg
 }
 
 // atMost is the lower of two bounds, nil standing for none.
