@@ -36,7 +36,7 @@ func TestMeasureRolloutDuration(t *testing.T) {
 			before: updating(metav1.ConditionFalse), after: updating(metav1.ConditionFalse),
 		},
 		"NoUpdateEver": {
-			reason: "UpdateInProgress is not set on creation (spec §8.2 scenario 11).",
+			reason: "UpdateInProgress is not set on creation (as upstream's integration tests check).",
 		},
 	}
 	for name, tc := range cases {

@@ -43,7 +43,7 @@ const (
 )
 
 // Event is an event to record on the managed resource, with upstream's
-// reasons (spec §5.10).
+// reasons.
 type Event struct {
 	Warning bool
 	Reason  string
@@ -190,7 +190,7 @@ func (p *Plan) leader(s *State, cur *template) error {
 			return fmt.Errorf("leader StatefulSet %s: annotation %s: %w", l.Name, lws.AnnotationReplicas, err)
 		}
 		observed = &rollout.Leader{Replicas: ptr.Deref(l.Spec.Replicas, 1), Partition: partitionOf(l), SpecReplicas: int32(prev)}
-		changed = l.Labels[lws.LabelRevisionKey] != s.Params.Revision.Key
+		changed = !s.rendered(l.Labels)
 	}
 	d := rollout.Next(spec, observed, changed, s.groupStates(observed, cur.in.Size()))
 	desired.Spec.Replicas = &d.Replicas
@@ -241,7 +241,7 @@ func upToDate(desired, observed *appsv1.StatefulSet) bool {
 		equality.Semantic.DeepDerivative(desired.Annotations, observed.Annotations)
 }
 
-// groupStates are the states of indices 0..S-1 for the rollout (spec §5.4).
+// groupStates are the states of indices 0..S-1 for the rollout (https://lws.sigs.k8s.io/docs/concepts/rollout-strategy/).
 func (s *State) groupStates(l *rollout.Leader, size int32) []rollout.Group {
 	if l == nil {
 		return nil
@@ -260,11 +260,10 @@ func (s *State) groupStates(l *rollout.Leader, size int32) []rollout.Group {
 }
 
 func (s *State) groupState(pod *corev1.Pod, workers *appsv1.StatefulSet, size int32) rollout.Group {
-	key := s.Params.Revision.Key
-	g := rollout.Group{Ready: podReady(pod), Updated: pod.Labels[lws.LabelRevisionKey] == key}
+	g := rollout.Group{Ready: podReady(pod), Updated: s.rendered(pod.Labels)}
 	if size > 1 {
 		g.Ready = g.Ready && s.workersReady(pod, workers)
-		g.Updated = g.Updated && workers.Labels[lws.LabelRevisionKey] == key
+		g.Updated = g.Updated && s.rendered(workers.Labels)
 	}
 	return g
 }

@@ -55,7 +55,7 @@ func gated(pod *corev1.Pod) bool {
 }
 
 // workers plans a leader's group Service, its EndpointSlice, and its
-// worker StatefulSet (spec §5.6).
+// worker StatefulSet (upstream's KEP-135, startup policy).
 func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 	if leader.DeletionTimestamp != nil {
 		return nil
@@ -122,7 +122,7 @@ func ownedBy(pod *corev1.Pod) metav1.OwnerReference {
 	return metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID, Controller: &t, BlockOwnerDeletion: &t}
 }
 
-// restart plans a group restart triggered by one of its pods (spec §5.7),
+// restart plans a group restart triggered by one of its pods (https://lws.sigs.k8s.io/docs/concepts/failure-handling/),
 // under spec.groupRestart.
 func (p *Plan) restart(s *State, revs revisions, r *restarts, rev *template, pod *corev1.Pod) {
 	leaderName := pod.Name

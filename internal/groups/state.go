@@ -48,6 +48,10 @@ type State struct {
 	// resource's status.atProvider.groupRestarts.
 	History []v1alpha1.GroupRestartStatus
 
+	// RenderVersion is what the provider renders at: render.Version when
+	// zero. Tests set another to play a provider upgrade.
+	RenderVersion int
+
 	idx *index
 }
 
@@ -68,6 +72,7 @@ func (s *State) revisions() (revisions, error) {
 		if err != nil {
 			return err
 		}
+		in.RenderVersion = s.renderVersion()
 		out[key] = &template{key: key, in: in}
 		return nil
 	}
@@ -78,12 +83,23 @@ func (s *State) revisions() (revisions, error) {
 			}
 		}
 	}
-	in, err := CurrentInput(&s.Params)
-	if err != nil {
+	if err := add(s.Params.Revision.Key, s.Params.Revision.Payload.Raw); err != nil {
 		return nil, err
 	}
-	out[in.RevisionKey] = &template{key: in.RevisionKey, in: in}
 	return out, nil
+}
+
+func (s *State) renderVersion() int {
+	if s.RenderVersion == 0 {
+		return render.Version
+	}
+	return s.RenderVersion
+}
+
+// rendered tells whether labels of an object of the provider's say it was
+// rendered at the current revision and render version.
+func (s *State) rendered(labels map[string]string) bool {
+	return labels[lws.LabelRevisionKey] == s.Params.Revision.Key && render.VersionOf(labels) == s.renderVersion()
 }
 
 // Input is what renders a managed resource's objects from one of its
@@ -98,12 +114,13 @@ func Input(p *v1alpha1.RemoteLeaderWorkerSetParameters, key string, payload []by
 		return render.Input{}, fmt.Errorf("revision %s is not a LeaderWorkerSet template", key)
 	}
 	return render.Input{
-		Name:        p.Name,
-		Namespace:   p.Namespace,
-		Labels:      p.Metadata.Labels,
-		Annotations: p.Metadata.Annotations,
-		Spec:        revision.Apply(&v1alpha1.LeaderWorkerSetSpec{Replicas: &p.Replicas, StartupPolicy: p.StartupPolicy}, t),
-		RevisionKey: key,
+		Name:          p.Name,
+		Namespace:     p.Namespace,
+		Labels:        p.Metadata.Labels,
+		Annotations:   p.Metadata.Annotations,
+		Spec:          revision.Apply(&v1alpha1.LeaderWorkerSetSpec{Replicas: &p.Replicas, StartupPolicy: p.StartupPolicy}, t),
+		RevisionKey:   key,
+		RenderVersion: render.Version,
 	}, nil
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 )
 
-// status computes the observation (spec §5.5) and, once an update is done,
+// status computes the observation (https://lws.sigs.k8s.io/docs/reference/leaderworkerset.v1/) and, once an update is done,
 // the old revisions to prune.
 func (p *Plan) status(s *State, size int32, conditions []metav1.Condition, generation int64, now metav1.Time) {
 	r := s.Params.Rollout

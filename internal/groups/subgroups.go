@@ -12,7 +12,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
-// Subgroup exclusive placement (spec §4) keeps each subgroup in one
+// Subgroup exclusive placement (upstream's KEP-115) keeps each subgroup in one
 // topology domain and different subgroups in different domains. Upstream's
 // webhook writes pod affinity terms naming each pod's subgroup key; a
 // worker StatefulSet holds several subgroups and pod affinity is immutable,
@@ -114,7 +114,7 @@ func (p *Plan) placeSubGroups(s *State) {
 // exclusive placement, from its labels or, while it is gated, from the
 // identity planned for it. On the topology key of group exclusive
 // placement nothing is added: the group's domain holds its subgroups, as
-// upstream's leader skips a second pair of terms on one key (spec §4; see
+// upstream's leader skips a second pair of terms on one key (KEP-115; see
 // render/DESIGN.md for its workers).
 func (p *Plan) subGroupMember(pod *corev1.Pod, planned map[string]int) (subGroupMember, bool) {
 	t := pod.Annotations[lws.AnnotationSubGroupExclusiveTopology]

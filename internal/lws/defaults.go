@@ -17,7 +17,7 @@ const (
 )
 
 // Default fills in every default of a LeaderWorkerSet spec: the schema's
-// defaults first, then the ones upstream's mutating webhook sets (spec §1.8).
+// defaults first, then the ones upstream's mutating webhook sets (https://lws.sigs.k8s.io/docs/reference/leaderworkerset.v1/).
 // It is idempotent and returns a copy.
 func Default(in *v1alpha1.LeaderWorkerSetSpec) *v1alpha1.LeaderWorkerSetSpec {
 	s := in.DeepCopy()

@@ -38,7 +38,7 @@ func TestDefault(t *testing.T) {
 		want   func(*v1alpha1.LeaderWorkerSetSpec)
 	}{
 		"Empty": {
-			reason: "Every field gets the default the CRD and upstream's webhook give it (spec §1.8).",
+			reason: "Every field gets the default the CRD and upstream's webhook give it.",
 			in:     func(*v1alpha1.LeaderWorkerSetSpec) {},
 			want:   func(*v1alpha1.LeaderWorkerSetSpec) {},
 		},

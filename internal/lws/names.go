@@ -4,7 +4,7 @@ import (
 	"strconv"
 )
 
-// Names of the objects made for a LeaderWorkerSet (spec §3).
+// Names of the objects made for a LeaderWorkerSet (as upstream names them).
 
 // LeaderPodName is the leader pod of a group, which is also the name of the
 // group's worker StatefulSet and, under UniquePerReplica, of its Service.

@@ -54,7 +54,7 @@ var (
 	restartPath  = specPath.Child("groupRestart")
 )
 
-// Validate checks a defaulted LeaderWorkerSet (spec §1.9, plus the generated
+// Validate checks a defaulted LeaderWorkerSet (as upstream's webhook does, plus the generated
 // name budget of lws#410). Every message names its field.
 func Validate(name string, annotations map[string]string, s *v1alpha1.LeaderWorkerSetSpec) error {
 	var errs FieldErrors
@@ -216,7 +216,7 @@ func validateNameBudget(errs *FieldErrors, name string, replicas, surge, size in
 }
 
 // ValidateUpdate checks the rules that compare an update with the existing
-// object (spec §1.9): the subgroup policy cannot be added or removed, and its
+// object (as upstream's webhook does): the subgroup policy cannot be added or removed, and its
 // size cannot change.
 func ValidateUpdate(old, updated *v1alpha1.LeaderWorkerSetSpec) error {
 	var errs FieldErrors

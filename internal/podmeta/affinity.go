@@ -7,7 +7,7 @@ import (
 
 // ExclusiveAffinity makes a pod's topology domain exclusive to the pods whose
 // labelKey equals key: it requires pods with that value and repels pods with
-// any other value of labelKey, on topologyKey (spec §4). User terms are kept;
+// any other value of labelKey, on topologyKey (the exclusive-topology annotation, https://lws.sigs.k8s.io/docs/reference/labels-annotations-and-environment-variables/). User terms are kept;
 // a pod that already has a required affinity and anti-affinity term on
 // topologyKey is left alone, so applying it twice adds nothing.
 func ExclusiveAffinity(pod *corev1.Pod, key, topologyKey, labelKey string) {

@@ -12,7 +12,7 @@ import (
 // addLWSVariables puts LWS_LEADER_ADDRESS, LWS_GROUP_SIZE and
 // LWS_WORKER_INDEX first in every container and init container, dropping a
 // user's variables of the same names so that the injected values win
-// (spec §2.5).
+// (https://lws.sigs.k8s.io/docs/reference/labels-annotations-and-environment-variables/).
 func addLWSVariables(pod *corev1.Pod) error {
 	name, group := pod.Labels[lws.LabelName], pod.Labels[lws.LabelGroupIndex]
 	size, worker := pod.Annotations[lws.AnnotationSize], pod.Labels[lws.LabelWorkerIndex]

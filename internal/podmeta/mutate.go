@@ -17,7 +17,7 @@ func IsLeader(pod *corev1.Pod) bool {
 }
 
 // Mutate does to a pod what upstream's pod webhook does when the pod is
-// created (spec §2.3): group and worker labels, the subdomain of a
+// created (https://lws.sigs.k8s.io/docs/reference/labels-annotations-and-environment-variables/): group and worker labels, the subdomain of a
 // UniquePerReplica leader, exclusive affinity, subgroup labels, then the TPU
 // and LWS environment. A pod without the LeaderWorkerSet name label is left
 // alone.

@@ -1,6 +1,6 @@
 // Package podmeta is upstream LeaderWorkerSet's pod webhook as pure
 // functions: the labels, subdomain, affinity and environment that upstream
-// adds to every LeaderWorkerSet pod when it is created (spec §2.3–§2.6, §4).
+// adds to every LeaderWorkerSet pod when it is created (https://lws.sigs.k8s.io/docs/reference/labels-annotations-and-environment-variables/).
 // Target clusters run no webhook of ours, so package render computes with it
 // what each pod must look like, and the provider applies the per-pod part
 // while the pod waits behind its scheduling gate.

@@ -48,7 +48,7 @@ func tpuContainers(pod *corev1.Pod) []*corev1.Container {
 }
 
 // addTPUVariables gives every TPU container the hosts of its TPU slice and
-// its place in it (spec §2.6). Nothing is added when the first TPU container
+// its place in it (the TPU variables of https://lws.sigs.k8s.io/docs/reference/labels-annotations-and-environment-variables/). Nothing is added when the first TPU container
 // already names its hosts or its id.
 func addTPUVariables(pod *corev1.Pod, size int) error {
 	tpus := tpuContainers(pod)

@@ -99,7 +99,7 @@ func (e *env) readyGroups(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet, n in
 }
 
 // TestNineStageRollout drives the rollout strategy documentation's
-// 9-stage example (replicas 4, maxUnavailable 2, maxSurge 2; spec §5.4) on
+// 9-stage example (replicas 4, maxUnavailable 2, maxSurge 2; https://lws.sigs.k8s.io/docs/concepts/rollout-strategy/) on
 // real clusters, releasing the new pods group by group so that every stage
 // is reached, and asserts the leader StatefulSet's (partition, replicas) at
 // each stage and the exact sequence of them.

@@ -53,6 +53,9 @@ type Options struct {
 
 	// LogOutput receives the logs; standard error when nil.
 	LogOutput io.Writer `kong:"-"`
+	// RenderVersion renders at another render version than render.Version:
+	// a provider upgrade, played by tests, is a restart with another one.
+	RenderVersion int `kong:"-"`
 }
 
 // Run runs the provider against the control-plane cluster of cfg until ctx
@@ -130,7 +133,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := config.Setup(mgr, co, cm); err != nil {
 		return fmt.Errorf("cannot set up provider config controllers: %w", err)
 	}
-	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer, m, o.StatusInterval); err != nil {
+	if err := remoteleaderworkerset.Setup(mgr, co, cm, enqueuer, m, o.StatusInterval, o.RenderVersion); err != nil {
 		return fmt.Errorf("cannot set up the RemoteLeaderWorkerSet controller: %w", err)
 	}
 	if err := targetcluster.Setup(mgr, cm, o.ObserveInterval, log); err != nil {

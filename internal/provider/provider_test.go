@@ -91,11 +91,15 @@ func (e *env) addConfigFor(t testing.TB, name string, kubeconfig []byte) {
 }
 
 // run starts the provider; the returned function stops it and waits.
-func (e *env) run(t testing.TB) func() {
+func (e *env) run(t testing.TB) func() { return e.runAt(t, 0) }
+
+// runAt starts the provider rendering at a render version, render.Version
+// when zero.
+func (e *env) runAt(t testing.TB, renderVersion int) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, ObserveInterval: observeInterval, ChangeBatchPeriod: 50 * time.Millisecond, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard})
+		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, ObserveInterval: observeInterval, ChangeBatchPeriod: 50 * time.Millisecond, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard, RenderVersion: renderVersion})
 	}()
 	return sync.OnceFunc(func() {
 		cancel()

@@ -55,7 +55,7 @@ func (e *env) workerSets(t testing.TB, name string) []appsv1.StatefulSet {
 	return out
 }
 
-// TestScenarios runs upstream's controller scenarios (spec §8.2) through
+// TestScenarios runs upstream's controller scenarios (its controller integration tests) through
 // the provider on real clusters, sharing one environment.
 func TestScenarios(t *testing.T) {
 	e := start(t)

@@ -30,6 +30,9 @@ type Input struct {
 
 	// RevisionKey is the key of the revision Spec's template belongs to.
 	RevisionKey string
+
+	// RenderVersion is the render version to render at (Version).
+	RenderVersion int
 }
 
 func (in Input) Size() int32 { return *in.Spec.LeaderWorkerTemplate.Size }

@@ -6,10 +6,10 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/podmeta"
 )
 
-// The metadata of each object, as spec §2.2 places it.
+// The metadata of each object, as upstream places it (https://lws.sigs.k8s.io/docs/reference/labels-annotations-and-environment-variables/).
 
 func (in Input) leaderStatefulSetLabels() map[string]string {
-	return merge(in.Labels, map[string]string{lws.LabelName: in.Name, lws.LabelRevisionKey: in.RevisionKey})
+	return in.versionLabels(merge(in.Labels, map[string]string{lws.LabelName: in.Name, lws.LabelRevisionKey: in.RevisionKey}))
 }
 
 func (in Input) leaderStatefulSetAnnotations() map[string]string {
@@ -17,7 +17,7 @@ func (in Input) leaderStatefulSetAnnotations() map[string]string {
 }
 
 func (in Input) leaderPodLabels() map[string]string {
-	return map[string]string{lws.LabelWorkerIndex: "0", lws.LabelName: in.Name, lws.LabelRevisionKey: in.RevisionKey}
+	return in.versionLabels(map[string]string{lws.LabelWorkerIndex: "0", lws.LabelName: in.Name, lws.LabelRevisionKey: in.RevisionKey})
 }
 
 func (in Input) leaderPodAnnotations() map[string]string {
@@ -31,12 +31,12 @@ func (in Input) leaderPodAnnotations() map[string]string {
 // groupLabels are the labels that identify a group's worker StatefulSet and
 // its pods.
 func (in Input) groupLabels(group int) map[string]string {
-	return map[string]string{
+	return in.versionLabels(map[string]string{
 		lws.LabelName:        in.Name,
 		lws.LabelGroupIndex:  itoa(group),
 		lws.LabelGroupKey:    in.groupKey(group),
 		lws.LabelRevisionKey: in.RevisionKey,
-	}
+	})
 }
 
 // groupKey identifies a group across namespaces: a hash of the leader pod's

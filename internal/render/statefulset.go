@@ -25,7 +25,7 @@ type Rollout struct {
 }
 
 // LeaderStatefulSet renders the leader StatefulSet: one pod per group, each
-// the leader of its group (spec §2.2, §3).
+// the leader of its group (as upstream does).
 func (in Input) LeaderStatefulSet(r Rollout) (*appsv1.StatefulSet, error) {
 	upstream := in.upstreamLeaderTemplate()
 	pod, err := in.UpstreamPod(0, 0)
@@ -67,7 +67,7 @@ func (in Input) LeaderStatefulSet(r Rollout) (*appsv1.StatefulSet, error) {
 }
 
 // WorkerStatefulSet renders the worker StatefulSet of a group: size-1 pods
-// with ordinals from 1, named after the leader pod (spec §2.2, §3). Input
+// with ordinals from 1, named after the leader pod (as upstream does). Input
 // must carry the template of the leader's revision (lws#280, lws#963). Under
 // exclusive placement, leaderTopology is the topology value of the leader's
 // node, which pins the workers to the leader's domain.

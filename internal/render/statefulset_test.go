@@ -43,7 +43,7 @@ func TestLeaderStatefulSet(t *testing.T) {
 		check  func(t *testing.T, s *appsv1.StatefulSet)
 	}{
 		"Shape": {
-			reason: "Name, selector, service, Parallel pods, partition and replicas as spec §3 lists them.",
+			reason: "Name, selector, service, Parallel pods, partition and replicas as upstream renders them.",
 			in:     input(3, 4),
 			r:      Rollout{Replicas: 3, Partition: 1, MaxUnavailable: 1},
 			check: func(t *testing.T, s *appsv1.StatefulSet) {

@@ -1,4 +1,4 @@
-// Package restart decides when a group is recreated as a whole (spec §5.7):
+// Package restart decides when a group is recreated as a whole (https://lws.sigs.k8s.io/docs/concepts/failure-handling/):
 // the provider deletes the group's leader pod, and with it, through
 // ownership, the group's workers. It is pure; the provider gathers the pods
 // and applies the decision.

@@ -1,6 +1,6 @@
 // Package rollout decides how a LeaderWorkerSet's leader StatefulSet moves
-// through a rolling update or a scale (spec §5.4), and what its status says
-// (spec §5.5). It is pure: the provider gathers the state of a target
+// through a rolling update or a scale (https://lws.sigs.k8s.io/docs/concepts/rollout-strategy/), and what its status says
+// (https://lws.sigs.k8s.io/docs/reference/leaderworkerset.v1/). It is pure: the provider gathers the state of a target
 // cluster, asks this package for the next partition, replicas and
 // conditions, and applies them.
 //

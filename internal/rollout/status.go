@@ -7,7 +7,7 @@ import (
 )
 
 // LeaderWorkerSet condition types, reasons and messages, as upstream sets
-// them (spec §1.7).
+// them (https://lws.sigs.k8s.io/docs/reference/leaderworkerset.v1/).
 const (
 	ConditionAvailable        = "Available"
 	ConditionProgressing      = "Progressing"
@@ -63,7 +63,7 @@ type Status struct {
 }
 
 // StatusOf computes the status from every leader pod, surge included
-// (spec §5.5). A leader whose worker StatefulSet does not exist yet is not
+// (https://lws.sigs.k8s.io/docs/reference/leaderworkerset.v1/). A leader whose worker StatefulSet does not exist yet is not
 // counted at all.
 func StatusOf(spec Spec, leaders []LeaderPod) Status {
 	var st Status

@@ -54,6 +54,8 @@ type connector struct {
 	enqueuer *Enqueuer
 	inFlight *inFlights
 	pace     *statusPace
+	// renderVersion is what objects are rendered at (groups.State).
+	renderVersion int
 }
 
 // Connect tracks the provider config's use and reaches the cluster. A
@@ -75,7 +77,7 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	config := clusters.KeyFor(mr)
 	cluster := metrics.Cluster(config.Namespace, config.Name)
 	return &external{remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, namespaces: c.clusters.Settings(mr).Namespaces,
-		enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace}, nil
+		enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace, renderVersion: c.renderVersion}, nil
 }
 
 // external is one reconcile's view of a target cluster. Observe plans;
@@ -93,9 +95,10 @@ type external struct {
 	enqueuer   *Enqueuer
 	inFlight   *inFlight
 	// forget drops inFlight once the managed resource is deleted.
-	forget func()
-	pace   *statusPace
-	plan   *groups.Plan
+	forget        func()
+	pace          *statusPace
+	renderVersion int
+	plan          *groups.Plan
 	// creating: the LeaderWorkerSet has no leader StatefulSet in the
 	// cluster yet, so its namespace may be missing.
 	creating bool
@@ -106,6 +109,7 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
+	s.RenderVersion = e.renderVersion
 	if mr.GetDeletionTimestamp() != nil {
 		exists := s.Leader != nil || len(s.Revisions) > 0
 		if !exists {

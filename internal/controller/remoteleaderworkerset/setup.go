@@ -114,8 +114,9 @@ func (e *Enqueuer) start(_ context.Context, q workqueue.TypedRateLimitingInterfa
 // Setup adds the RemoteLeaderWorkerSet controller to a manager.
 //
 // statusInterval spaces the status writes of each managed resource that
-// change only its counts (statusPace).
-func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *Enqueuer, m *metrics.Recorder, statusInterval time.Duration) error {
+// change only its counts (statusPace); renderVersion is what objects are
+// rendered at, render.Version when zero.
+func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *Enqueuer, m *metrics.Recorder, statusInterval time.Duration, renderVersion int) error {
 	name := managed.ControllerName(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind.GroupKind().String())
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.RemoteLeaderWorkerSet{}, indexTarget, func(o client.Object) []string {
 		return []string{TargetOf(o.(*v1alpha1.RemoteLeaderWorkerSet)).String()}
@@ -132,6 +133,8 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 			enqueuer: enqueuer,
 			inFlight: &inFlights{},
 			pace:     newStatusPace(statusInterval),
+
+			renderVersion: renderVersion,
 		}),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithRecorder(recorder),
