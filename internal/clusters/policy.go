@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/admission"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
@@ -28,34 +27,34 @@ type policyState struct {
 }
 
 // WorkerIndexPolicy keeps the worker-index MutatingAdmissionPolicy
-// (package admission) in the cluster of mr's provider config if the config
-// asks for it (WorkerLabels AdmissionPolicy). It looks at the policy and its
-// binding at most once per PolicyInterval, with live reads, and applies
-// them only when missing or changed, so a policy deleted or edited by hand
-// comes back without a write while it is intact. It returns an error only
-// from the attempt that met it, so that the caller reports each failure
-// once; meanwhile, and after it, unlabelled workers are patched as without
-// the policy.
-func (m *Manager) WorkerIndexPolicy(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error {
-	c, ok := m.Lookup(KeyFor(mr))
-	if !ok || c.Settings().WorkerLabels != v1alpha1.WorkerLabelsAdmissionPolicy {
-		return nil
+// (package admission) in the cluster of provider config k, which asks for
+// it (WorkerLabels AdmissionPolicy), connecting to the cluster if no
+// managed resource has yet. It looks at the policy and its binding at most
+// once per PolicyInterval, with live reads, and applies them only when
+// missing or changed, so a policy deleted or edited by hand comes back
+// without a write while it is intact. again is when to call it next; an
+// error is from the attempt that met it, and meanwhile unlabelled workers
+// are patched as without the policy.
+func (m *Manager) WorkerIndexPolicy(ctx context.Context, k Key) (again time.Duration, err error) {
+	c, err := m.Get(ctx, k)
+	if err != nil {
+		return m.opts.PolicyInterval, fmt.Errorf("cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", admission.PolicyName, err)
 	}
 	p := &c.policy
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if time.Now().Before(p.next) {
-		return nil
+	if now := time.Now(); now.Before(p.next) {
+		return p.next.Sub(now), nil
 	}
 	p.next = time.Now().Add(m.opts.PolicyInterval)
 	applied, err := keepWorkerIndexPolicy(ctx, c)
 	if err != nil {
-		return fmt.Errorf("%s: cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", c.key, admission.PolicyName, err)
+		return m.opts.PolicyInterval, fmt.Errorf("%s: cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", c.key, admission.PolicyName, err)
 	}
 	if applied {
 		m.opts.Logger.Info("Applied the worker-index MutatingAdmissionPolicy", "config", c.key.String(), "policy", admission.PolicyName)
 	}
-	return nil
+	return m.opts.PolicyInterval, nil
 }
 
 // keepWorkerIndexPolicy applies the policy and its binding, at the most

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,8 +33,6 @@ func testPolicyKept(t *testing.T, e *env) {
 	if _, err := m.Get(ctx, k); err != nil {
 		t.Fatal(err)
 	}
-	mr := &v1alpha1.RemoteLeaderWorkerSet{}
-	mr.SetProviderConfigReference(&xpv2.ProviderConfigReference{Kind: k.Kind, Name: k.Name})
 	requests := func(verb string) float64 {
 		t.Helper()
 		var n float64
@@ -54,7 +51,7 @@ func testPolicyKept(t *testing.T, e *env) {
 		t.Helper()
 		gets, applies := requests("GET"), requests("APPLY")
 		testenv.Eventually(t, 10*time.Second, "the manager looking at the policy", func(ctx context.Context) (bool, error) {
-			if err := m.WorkerIndexPolicy(ctx, mr); err != nil {
+			if _, err := m.WorkerIndexPolicy(ctx, k); err != nil {
 				return false, err
 			}
 			return requests("GET") > gets, nil

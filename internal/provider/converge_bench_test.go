@@ -90,23 +90,14 @@ func benchConvergence(b *testing.B, labels v1alpha1.WorkerLabelsPolicy, clusters
 
 // useWorkerLabels sets the WorkerLabels of the targets' provider configs
 // ("default", then "second") and, for AdmissionPolicy, waits until each
-// target's API server applies the policy, which the provider applies at a
-// first LeaderWorkerSet's reconcile.
+// target's API server applies the policy, which the provider-config
+// controller applies.
 func (e *env) useWorkerLabels(b testing.TB, labels v1alpha1.WorkerLabelsPolicy, targets []*testenv.Cluster) {
-	names := []string{"default", "second"}[:len(targets)]
-	for _, name := range names {
+	for _, name := range []string{"default", "second"}[:len(targets)] {
 		e.setWorkerLabels(b, name, labels)
 	}
 	if labels != v1alpha1.WorkerLabelsAdmissionPolicy {
 		return
-	}
-	l := sample("first", "image:v1", int32(len(targets)), 2)
-	l.Spec.Placement = &v1alpha1.Placement{}
-	for _, name := range names {
-		l.Spec.Placement.Clusters = append(l.Spec.Placement.Clusters, v1alpha1.ClusterTarget{Name: name})
-	}
-	for _, mr := range plan(b, l) {
-		must(b, e.cp.Client.Create(context.Background(), mr))
 	}
 	for _, c := range targets {
 		e.policyAdmits(b, c)

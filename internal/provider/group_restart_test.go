@@ -158,14 +158,21 @@ func (e *env) restartHistory(ctx context.Context, mr *v1alpha1.RemoteLeaderWorke
 // reasonEvent waits for an event with reason on the managed resource.
 func (e *env) reasonEvent(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet, reason string) {
 	t.Helper()
-	testenv.Eventually(t, 30*time.Second, "event "+reason, func(ctx context.Context) (bool, error) {
+	e.eventOn(t, mr.Namespace, mr.Name, reason)
+}
+
+// eventOn waits for an event with reason on the object named name whose
+// events are in namespace ("default" for a cluster-scoped object).
+func (e *env) eventOn(t *testing.T, namespace, name, reason string) {
+	t.Helper()
+	testenv.Eventually(t, 30*time.Second, "event "+reason+" on "+name, func(ctx context.Context) (bool, error) {
 		var evs corev1.EventList
-		if err := e.cp.Client.List(ctx, &evs, client.InNamespace(mr.Namespace)); err != nil {
+		if err := e.cp.Client.List(ctx, &evs, client.InNamespace(namespace)); err != nil {
 			return false, err
 		}
 		var seen []string
 		for _, ev := range evs.Items {
-			if ev.InvolvedObject.Name == mr.Name && ev.Reason == reason {
+			if ev.InvolvedObject.Name == name && ev.Reason == reason {
 				return true, nil
 			}
 			seen = append(seen, ev.Reason)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/admission"
+	"github.com/lws-crossplane/lws-crossplane/internal/controller/config"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
@@ -21,7 +22,7 @@ import (
 // on provider configs already in use, a cluster that serves
 // MutatingAdmissionPolicies labels workers as they are created, and the
 // provider patches only the leaders; a cluster that does not still gets
-// every label, by patch, and its managed resource says why.
+// every label, by patch, and its provider config says why.
 func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true})
 	second := testenv.Start(t, testenv.Options{Name: "second"})
@@ -29,16 +30,14 @@ func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 	ctx := context.Background()
 
 	// The provider configs switch to AdmissionPolicy while their clusters
-	// are connected, with a LeaderWorkerSet running: the next reconcile
-	// in each cluster applies the policy. The API server takes a moment to
+	// are connected, with a LeaderWorkerSet running: the provider-config
+	// controller applies the policy. The API server takes a moment to
 	// start using it, so the pods are counted from a second LeaderWorkerSet,
 	// created once a dry run shows the policy at work.
-	first := e.twoClusterLWS(t, "first", 1, 2)
+	e.twoClusterLWS(t, "first", 1, 2)
 	for _, name := range []string{"default", "second"} {
 		e.setWorkerLabels(t, name, v1alpha1.WorkerLabelsAdmissionPolicy)
 	}
-	e.touch(t, e.target, "first-0", 1)
-	e.touch(t, second, "first-0", 1)
 	e.policyAdmits(t, e.target)
 	patchesBefore, err := e.target.Requests(ctx, "PATCH", "pods", "")
 	must(t, err)
@@ -55,7 +54,7 @@ func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 	})
 	t.Run("ClusterWithoutTheAPIPatches", func(t *testing.T) {
 		workerLabelsAreUpstreams(t, pods(t, second, "admitted"))
-		e.reasonEvent(t, first[1], "WorkerLabelsByPatch")
+		e.eventOn(t, "default", "second", string(config.ReasonWorkerLabelsByPatch))
 		gvk := schema.GroupVersionKind{Group: admission.Group, Version: "v1beta1", Kind: "MutatingAdmissionPolicyList"}
 		var l unstructured.UnstructuredList
 		l.SetGroupVersionKind(gvk)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -53,12 +54,20 @@ func secretOf(o client.Object) []string {
 }
 
 // connections forgets the connection of a deleted provider config and
-// refreshes that of a changed one.
+// refreshes that of a changed one. It also keeps what a config asks of its
+// cluster as a whole: the worker-index admission policy, looked at again
+// every PolicyInterval, rather than as a side effect of reconciling the
+// managed resources there.
 type connections struct {
 	client   client.Client
 	clusters *clusters.Manager
 	log      logging.Logger
+	recorder event.Recorder
 }
+
+// ReasonWorkerLabelsByPatch: the provider config asks for the worker-index
+// admission policy, and the cluster would not take it.
+const ReasonWorkerLabelsByPatch event.Reason = "WorkerLabelsByPatch"
 
 func setupConnections(mgr ctrl.Manager, o controller.Options, m *clusters.Manager) error {
 	for _, obj := range []client.Object{&v1alpha1.ProviderConfig{}, &v1alpha1.ClusterProviderConfig{}} {
@@ -66,7 +75,8 @@ func setupConnections(mgr ctrl.Manager, o controller.Options, m *clusters.Manage
 			return fmt.Errorf("cannot index %T by Secret: %w", obj, err)
 		}
 	}
-	r := &connections{client: mgr.GetClient(), clusters: m, log: o.Logger.WithValues("controller", ConnectionsControllerName)}
+	r := &connections{client: mgr.GetClient(), clusters: m, log: o.Logger.WithValues("controller", ConnectionsControllerName),
+		recorder: event.NewAPIRecorder(mgr.GetEventRecorderFor(ConnectionsControllerName))} //nolint:staticcheck // crossplane-runtime's recorder takes the record API.
 	// Status updates (usage counts) do not change credentials.
 	spec := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	err := ctrl.NewControllerManagedBy(mgr).
@@ -107,7 +117,22 @@ func (r *connections) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		// retry; retrying here as well would only dial twice as often.
 		r.log.Debug("Cannot refresh connection", "config", k.String(), "error", err)
 	}
-	return reconcile.Result{}, nil
+	if specOf(pc).WorkerLabels != v1alpha1.WorkerLabelsAdmissionPolicy || pc.GetDeletionTimestamp() != nil {
+		return reconcile.Result{}, nil
+	}
+	again, err := r.clusters.WorkerIndexPolicy(ctx, k)
+	if err != nil {
+		r.recorder.Event(pc, event.Warning(ReasonWorkerLabelsByPatch, err))
+	}
+	return reconcile.Result{RequeueAfter: again}, nil
+}
+
+// specOf is the spec of either kind of provider config.
+func specOf(pc client.Object) v1alpha1.ProviderConfigSpec {
+	if c, ok := pc.(*v1alpha1.ClusterProviderConfig); ok {
+		return c.Spec
+	}
+	return pc.(*v1alpha1.ProviderConfig).Spec
 }
 
 // configsOf maps a Secret to the provider configs that read it.

@@ -33,18 +33,10 @@ type Clusters interface {
 	// Client returns the cache-backed client and a reader straight from
 	// the cluster's API server.
 	Client(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (client.Client, client.Reader, error)
-	// WorkerIndexPolicy keeps the policy that labels workers as they are
-	// created, where the provider config asks for it; it reports each
-	// failure once, and workers are patched meanwhile.
-	WorkerIndexPolicy(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) error
 	// Settings are what the managed resource's provider config says of
 	// its cluster besides how to reach it.
 	Settings(mr *v1alpha1.RemoteLeaderWorkerSet) clusters.Settings
 }
-
-// reasonWorkerLabelsByPatch: the provider config asks for the worker-index
-// admission policy, and the cluster would not take it.
-const reasonWorkerLabelsByPatch event.Reason = "WorkerLabelsByPatch"
 
 type connector struct {
 	usage    *resource.ProviderConfigUsageTracker
@@ -70,9 +62,6 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 		// nothing is planned, so nothing is deleted.
 		mr.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 		return nil, err
-	}
-	if err := c.clusters.WorkerIndexPolicy(ctx, mr); err != nil {
-		c.recorder.Event(mr, event.Warning(reasonWorkerLabelsByPatch, err))
 	}
 	config := clusters.KeyFor(mr)
 	cluster := metrics.Cluster(config.Namespace, config.Name)
