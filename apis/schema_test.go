@@ -133,6 +133,13 @@ func TestSchemas(t *testing.T) {
 			},
 			want: "spec.placement.failover.afterSeconds in body should be greater than or equal to 1",
 		},
+		"ZeroSpillAfter": {
+			reason: "A spill waits at least a second: 0 would move a group its scheduler has not even looked at.",
+			edit: func(s map[string]any) {
+				s["placement"] = map[string]any{"spill": map[string]any{"afterSeconds": int64(0)}}
+			},
+			want: "spec.placement.spill.afterSeconds in body should be greater than or equal to 1",
+		},
 		"UnknownRolloutStrategy": {
 			reason: "placement.rollout.strategy is an enum: a typo must not pass for Parallel.",
 			edit: func(s map[string]any) {
