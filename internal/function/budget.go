@@ -8,7 +8,6 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/placement"
-	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 )
 
 // allot makes the rolling update budget the LeaderWorkerSet's as a whole
@@ -61,7 +60,7 @@ func load(t compose.Target, mr *v1alpha1.RemoteLeaderWorkerSet) placement.Load {
 	switch {
 	case mr.Spec.ForProvider.Revision.Key != want.Revision.Key:
 		l.Pending = want.Replicas
-	case meta.IsStatusConditionTrue(at.Conditions, rollout.ConditionUpdateInProgress):
+	case meta.IsStatusConditionTrue(at.Conditions, v1alpha1.ConditionUpdateInProgress):
 		l.Pending = max(0, want.Replicas-at.UpdatedReplicas)
 	}
 	return l

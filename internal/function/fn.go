@@ -34,15 +34,6 @@ func New(log logging.Logger) *Function {
 	return &Function{log: log}
 }
 
-// The Valid condition, on the composite resource and its claim. A claim's
-// own Synced condition is its claim reconciler's, which a function cannot
-// set: Valid=False is where a claim says why it was refused.
-const (
-	ConditionValid    = "Valid"
-	ReasonValidSpec   = "ValidSpec"
-	ReasonInvalidSpec = "InvalidSpec"
-)
-
 // RunFunction composes a LeaderWorkerSet. Invalid input is a fatal result
 // that names the field: Crossplane then keeps every resource it composed
 // before, so a bad edit loses nothing.
@@ -186,7 +177,7 @@ func (f *Function) respond(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRe
 // invalid reports input the function cannot compose, on the composite
 // resource and on its claim.
 func invalid(rsp *fnv1.RunFunctionResponse, err error) {
-	reason := ReasonInvalidSpec
+	reason := v1alpha1.ReasonInvalidSpec
 	var fe lws.FieldErrors
 	if !errors.As(err, &fe) {
 		reason = "ComposeFailed"
@@ -194,7 +185,7 @@ func invalid(rsp *fnv1.RunFunctionResponse, err error) {
 	// Crossplane turns a fatal result into the composite resource's Synced
 	// condition only; the condition and the warning before it, an event,
 	// reach the claim too.
-	response.ConditionFalse(rsp, ConditionValid, reason).WithMessage(err.Error()).TargetCompositeAndClaim()
+	response.ConditionFalse(rsp, v1alpha1.ConditionValid, reason).WithMessage(err.Error()).TargetCompositeAndClaim()
 	for _, sev := range []fnv1.Severity{fnv1.Severity_SEVERITY_WARNING, fnv1.Severity_SEVERITY_FATAL} {
 		rsp.Results = append(rsp.Results, &fnv1.Result{
 			Severity: sev,

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"k8s.io/utils/ptr"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
 
 const xr = `{
@@ -256,13 +258,13 @@ func TestRunFunctionUpdateRules(t *testing.T) {
 func invalidResults(msg string) []*fnv1.Result {
 	var out []*fnv1.Result
 	for _, sev := range []fnv1.Severity{fnv1.Severity_SEVERITY_WARNING, fnv1.Severity_SEVERITY_FATAL} {
-		out = append(out, &fnv1.Result{Severity: sev, Message: msg, Reason: ptr.To(ReasonInvalidSpec), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()})
+		out = append(out, &fnv1.Result{Severity: sev, Message: msg, Reason: ptr.To(v1alpha1.ReasonInvalidSpec), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()})
 	}
 	return out
 }
 
 func invalidCondition(msg string) *fnv1.Condition {
-	return &fnv1.Condition{Type: ConditionValid, Status: fnv1.Status_STATUS_CONDITION_FALSE, Reason: ReasonInvalidSpec,
+	return &fnv1.Condition{Type: v1alpha1.ConditionValid, Status: fnv1.Status_STATUS_CONDITION_FALSE, Reason: v1alpha1.ReasonInvalidSpec,
 		Message: ptr.To(msg), Target: fnv1.Target_TARGET_COMPOSITE_AND_CLAIM.Enum()}
 }
 

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
 
 // twoClusters is an XR over clusters a and b, failing over and spilling
@@ -171,7 +173,7 @@ func TestRunFunctionPlacesByObservation(t *testing.T) {
 			if image != tc.image {
 				t.Errorf("%s\ncluster a's managed resource runs %v, want %s", tc.reason, image, tc.image)
 			}
-			if got := conditions(rsp)[ConditionPlaced]; got != tc.placed {
+			if got := conditions(rsp)[v1alpha1.ConditionPlaced]; got != tc.placed {
 				t.Errorf("%s\nPlaced is %v, want %v", tc.reason, got, tc.placed)
 			}
 			st := rsp.GetDesired().GetComposite().GetResource().AsMap()["status"].(map[string]any)
@@ -219,7 +221,7 @@ func TestRunFunctionNamesUnsyncedClusters(t *testing.T) {
 		Resources: map[string]*fnv1.Resource{"cluster-default": {Resource: resource.MustStructJSON(mr)}},
 	}})
 	for _, c := range rsp.GetConditions() {
-		if c.GetType() == ConditionTargetsSynced {
+		if c.GetType() == v1alpha1.ConditionTargetsSynced {
 			if c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || !strings.Contains(c.GetMessage(), `cluster default: namespace "team-x"`) {
 				t.Errorf("TargetsSynced %v: %q; want False naming the cluster and the namespace", c.GetStatus(), c.GetMessage())
 			}

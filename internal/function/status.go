@@ -15,7 +15,6 @@ import (
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
-	"github.com/lws-crossplane/lws-crossplane/internal/restart"
 	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 )
 
@@ -83,9 +82,9 @@ func aggregate(p planned, observed observedSet) status {
 			cs.Message = ready.Message
 		}
 		fresh := at.ObservedGeneration == mr.Generation
-		st.available = st.available && fresh && meta.IsStatusConditionTrue(at.Conditions, rollout.ConditionAvailable)
-		st.updating = st.updating || meta.IsStatusConditionTrue(at.Conditions, rollout.ConditionUpdateInProgress)
-		if c := meta.FindStatusCondition(at.Conditions, restart.ConditionBudgetExhausted); c != nil {
+		st.available = st.available && fresh && meta.IsStatusConditionTrue(at.Conditions, v1alpha1.ConditionAvailable)
+		st.updating = st.updating || meta.IsStatusConditionTrue(at.Conditions, v1alpha1.ConditionUpdateInProgress)
+		if c := meta.FindStatusCondition(at.Conditions, v1alpha1.ConditionGroupRestartBudgetExhausted); c != nil {
 			st.budget = true
 			if c.Status == metav1.ConditionTrue {
 				st.exhausted = append(st.exhausted, "cluster "+t.Cluster+": "+c.Message)
@@ -153,17 +152,9 @@ func (st status) object() map[string]any {
 // excludes the other two; and GroupRestartBudgetExhausted, naming each
 // cluster's exhausted groups.
 func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
-	var active []string
-	switch {
-	case st.updating:
-		active = []string{rollout.ConditionUpdateInProgress, rollout.ConditionProgressing}
-	case st.available:
-		active = []string{rollout.ConditionAvailable}
-	default:
-		active = []string{rollout.ConditionProgressing}
-	}
-	response.ConditionTrue(rsp, ConditionValid, ReasonValidSpec).TargetCompositeAndClaim()
-	for _, typ := range []string{rollout.ConditionAvailable, rollout.ConditionProgressing, rollout.ConditionUpdateInProgress} {
+	active := rollout.Active(st.updating, st.available)
+	response.ConditionTrue(rsp, v1alpha1.ConditionValid, v1alpha1.ReasonValidSpec).TargetCompositeAndClaim()
+	for _, typ := range []string{v1alpha1.ConditionAvailable, v1alpha1.ConditionProgressing, v1alpha1.ConditionUpdateInProgress} {
 		set := response.ConditionFalse
 		if slices.Contains(active, typ) {
 			set = response.ConditionTrue
@@ -179,23 +170,13 @@ func (st status) conditions(rsp *fnv1.RunFunctionResponse) {
 	// rather than left as it last was.
 	switch {
 	case len(st.exhausted) > 0:
-		response.ConditionTrue(rsp, restart.ConditionBudgetExhausted, restart.ReasonBudgetExhausted).
+		response.ConditionTrue(rsp, v1alpha1.ConditionGroupRestartBudgetExhausted, v1alpha1.ReasonRestartBudgetExhausted).
 			WithMessage(strings.Join(st.exhausted, "; ")).TargetCompositeAndClaim()
 	case st.budget:
-		response.ConditionFalse(rsp, restart.ConditionBudgetExhausted, restart.ReasonBudgetAvailable).
+		response.ConditionFalse(rsp, v1alpha1.ConditionGroupRestartBudgetExhausted, v1alpha1.ReasonRestartBudgetAvailable).
 			WithMessage("No group has exhausted its restart budget").TargetCompositeAndClaim()
 	}
 }
-
-// The Placed condition, on the composite resource and its claim: whether
-// every group has a place in a reachable cluster with room.
-const (
-	ConditionPlaced            = "Placed"
-	ReasonPlaced               = "Placed"
-	ReasonClusterLost          = "ClusterLost"
-	ReasonInsufficientCapacity = "InsufficientCapacity"
-	ReasonGroupsSpilled        = "GroupsSpilled"
-)
 
 // placed reports the Placed condition, and each lost cluster and missing
 // room as a warning event: their messages are stable while the situation
@@ -210,52 +191,36 @@ func (st status) placed(rsp *fnv1.RunFunctionResponse) {
 	}
 	switch {
 	case len(st.lost) > 0:
-		response.ConditionFalse(rsp, ConditionPlaced, ReasonClusterLost).WithMessage(strings.Join(all, "; ")).TargetCompositeAndClaim()
+		response.ConditionFalse(rsp, v1alpha1.ConditionPlaced, v1alpha1.ReasonClusterLost).WithMessage(strings.Join(all, "; ")).TargetCompositeAndClaim()
 	case len(st.short) > 0:
-		response.ConditionFalse(rsp, ConditionPlaced, ReasonInsufficientCapacity).WithMessage(strings.Join(st.short, "; ")).TargetCompositeAndClaim()
+		response.ConditionFalse(rsp, v1alpha1.ConditionPlaced, v1alpha1.ReasonInsufficientCapacity).WithMessage(strings.Join(st.short, "; ")).TargetCompositeAndClaim()
 	case len(st.spilled) > 0:
 		// Placed still: every group has a place, some not where the
 		// placement put them.
-		response.ConditionTrue(rsp, ConditionPlaced, ReasonGroupsSpilled).WithMessage(strings.Join(st.spilled, "; ")).TargetCompositeAndClaim()
+		response.ConditionTrue(rsp, v1alpha1.ConditionPlaced, v1alpha1.ReasonGroupsSpilled).WithMessage(strings.Join(st.spilled, "; ")).TargetCompositeAndClaim()
 	default:
-		response.ConditionTrue(rsp, ConditionPlaced, ReasonPlaced).WithMessage("Every group is placed in a reachable cluster with room").TargetCompositeAndClaim()
+		response.ConditionTrue(rsp, v1alpha1.ConditionPlaced, v1alpha1.ReasonPlaced).WithMessage("Every group is placed in a reachable cluster with room").TargetCompositeAndClaim()
 	}
 }
 
-// The TargetsSynced condition, on the composite resource and its claim:
-// whether the provider brought every reachable cluster to its share. A
-// claim's own Synced is its reconciler's; this one names each cluster the
-// provider could not sync, and why (a missing namespace, refused
-// credentials).
-const (
-	ConditionTargetsSynced = "TargetsSynced"
-	ReasonTargetsSynced    = "Synced"
-	ReasonTargetNotSynced  = "TargetNotSynced"
-)
-
+// synced reports TargetsSynced, naming each cluster the provider could not
+// sync, and why (a missing namespace, refused credentials).
 func (st status) synced(rsp *fnv1.RunFunctionResponse) {
 	if len(st.unsynced) > 0 {
-		response.ConditionFalse(rsp, ConditionTargetsSynced, ReasonTargetNotSynced).WithMessage(strings.Join(st.unsynced, "; ")).TargetCompositeAndClaim()
+		response.ConditionFalse(rsp, v1alpha1.ConditionTargetsSynced, v1alpha1.ReasonTargetNotSynced).WithMessage(strings.Join(st.unsynced, "; ")).TargetCompositeAndClaim()
 		return
 	}
-	response.ConditionTrue(rsp, ConditionTargetsSynced, ReasonTargetsSynced).WithMessage("Every reachable cluster is synced").TargetCompositeAndClaim()
+	response.ConditionTrue(rsp, v1alpha1.ConditionTargetsSynced, v1alpha1.ReasonTargetsSynced).WithMessage("Every reachable cluster is synced").TargetCompositeAndClaim()
 }
 
-// The RolloutHalted condition of a Sequential rollout, on the composite
-// resource and its claim.
-const (
-	ConditionRolloutHalted         = "RolloutHalted"
-	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
-	ReasonRolloutProgressing       = "Progressing"
-)
-
+// rolloutHalted reports RolloutHalted for a Sequential rollout.
 func (st status) rolloutHalted(rsp *fnv1.RunFunctionResponse) {
 	switch {
 	case !st.sequential:
 	case st.halted != "":
 		response.Warning(rsp, errors.New(st.halted)).TargetCompositeAndClaim()
-		response.ConditionTrue(rsp, ConditionRolloutHalted, ReasonProgressDeadlineExceeded).WithMessage(st.halted).TargetCompositeAndClaim()
+		response.ConditionTrue(rsp, v1alpha1.ConditionRolloutHalted, v1alpha1.ReasonProgressDeadlineExceeded).WithMessage(st.halted).TargetCompositeAndClaim()
 	default:
-		response.ConditionFalse(rsp, ConditionRolloutHalted, ReasonRolloutProgressing).WithMessage("No cluster is past its progress deadline").TargetCompositeAndClaim()
+		response.ConditionFalse(rsp, v1alpha1.ConditionRolloutHalted, v1alpha1.ReasonRolloutProgressing).WithMessage("No cluster is past its progress deadline").TargetCompositeAndClaim()
 	}
 }

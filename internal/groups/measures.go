@@ -8,9 +8,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/podmeta"
-	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 )
 
 // Measures are the facts about a cluster that the provider's metrics record
@@ -39,7 +39,7 @@ type ReadyGroup struct {
 // index the plan was computed with.
 func (s *State) measure(before, after []metav1.Condition, now time.Time) Measures {
 	var m Measures
-	if b, a := meta.FindStatusCondition(before, rollout.ConditionUpdateInProgress), meta.FindStatusCondition(after, rollout.ConditionUpdateInProgress); b != nil && a != nil &&
+	if b, a := meta.FindStatusCondition(before, v1alpha1.ConditionUpdateInProgress), meta.FindStatusCondition(after, v1alpha1.ConditionUpdateInProgress); b != nil && a != nil &&
 		b.Status == metav1.ConditionTrue && a.Status == metav1.ConditionFalse {
 		m.RolloutDuration = now.Sub(b.LastTransitionTime.Time)
 	}

@@ -9,13 +9,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
 
 func TestMeasureRolloutDuration(t *testing.T) {
 	began := metav1.NewTime(now.Add(-90 * time.Second))
 	updating := func(s metav1.ConditionStatus) []metav1.Condition {
-		return []metav1.Condition{{Type: rollout.ConditionUpdateInProgress, Status: s, LastTransitionTime: began}}
+		return []metav1.Condition{{Type: v1alpha1.ConditionUpdateInProgress, Status: s, LastTransitionTime: began}}
 	}
 	cases := map[string]struct {
 		reason        string

@@ -34,8 +34,8 @@ type Identity struct {
 // Reasons of the events a plan records: upstream's, where upstream records
 // the same event, and ours for what only we do.
 const (
-	ReasonGroupsProgressing = "GroupsProgressing"
-	ReasonGroupsUpdating    = "GroupsUpdating"
+	ReasonGroupsProgressing = v1alpha1.ReasonGroupsProgressing
+	ReasonGroupsUpdating    = v1alpha1.ReasonGroupsUpdating
 	ReasonRecreateGroup     = "RecreateGroup"
 	ReasonFailedCreate      = "FailedCreate"
 	// ReasonFailedPlacement: a subgroup found no topology domain (ours).

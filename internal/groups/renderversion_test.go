@@ -5,8 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/render"
-	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 )
 
 // TestRenderVersionRollsWithinTheBudget plays a provider upgrade that
@@ -29,7 +29,7 @@ func TestRenderVersionRollsWithinTheBudget(t *testing.T) {
 	if got := p.Leader.Spec.Template.Labels[render.LabelRenderVersion]; got != "2" {
 		t.Errorf("leader template render version %q, want 2", got)
 	}
-	if p.Observation.UpdatedReplicas != 0 || !meta.IsStatusConditionTrue(p.Observation.Conditions, rollout.ConditionUpdateInProgress) {
+	if p.Observation.UpdatedReplicas != 0 || !meta.IsStatusConditionTrue(p.Observation.Conditions, v1alpha1.ConditionUpdateInProgress) {
 		t.Errorf("want 0 groups updated and UpdateInProgress, got %d and %v", p.Observation.UpdatedReplicas, p.Observation.Conditions)
 	}
 	c.apply(p)

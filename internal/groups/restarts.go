@@ -143,15 +143,15 @@ func budgetCondition(conds []metav1.Condition, history []v1alpha1.GroupRestartSt
 			exhausted = append(exhausted, strconv.Itoa(int(h.Group)))
 		}
 	}
-	c := metav1.Condition{Type: restart.ConditionBudgetExhausted, Status: metav1.ConditionFalse, Reason: restart.ReasonBudgetAvailable,
+	c := metav1.Condition{Type: v1alpha1.ConditionGroupRestartBudgetExhausted, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonRestartBudgetAvailable,
 		Message: "No group has exhausted its restart budget", ObservedGeneration: generation, LastTransitionTime: now}
 	switch {
 	case len(exhausted) == 1:
-		c.Status, c.Reason = metav1.ConditionTrue, restart.ReasonBudgetExhausted
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonRestartBudgetExhausted
 		c.Message = fmt.Sprintf("Group %s exhausted its restart budget of %d recreations in a row (spec.groupRestart.maxRestarts): it is left as it is until it moves to another revision or the budget is raised",
 			exhausted[0], budget)
 	case len(exhausted) > 1:
-		c.Status, c.Reason = metav1.ConditionTrue, restart.ReasonBudgetExhausted
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonRestartBudgetExhausted
 		c.Message = fmt.Sprintf("Groups %s exhausted their restart budget of %d recreations in a row (spec.groupRestart.maxRestarts): they are left as they are until they move to another revision or the budget is raised",
 			strings.Join(exhausted, ", "), budget)
 	case meta.FindStatusCondition(conds, c.Type) == nil:

@@ -32,9 +32,9 @@ func TestRestartBackoffAndBudget(t *testing.T) {
 		return &v1alpha1.GroupRestart{Backoff: &v1alpha1.GroupRestartBackoff{InitialSeconds: ptr.To[int32](10)}, MaxRestarts: maxRestarts}
 	}
 	// Conditions that change are stamped with the plan's time, t0.
-	exhaustedTrue := &metav1.Condition{Type: restart.ConditionBudgetExhausted, Status: metav1.ConditionTrue, Reason: restart.ReasonBudgetExhausted, ObservedGeneration: 1, LastTransitionTime: now,
+	exhaustedTrue := &metav1.Condition{Type: v1alpha1.ConditionGroupRestartBudgetExhausted, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonRestartBudgetExhausted, ObservedGeneration: 1, LastTransitionTime: now,
 		Message: "Group 1 exhausted its restart budget of 2 recreations in a row (spec.groupRestart.maxRestarts): it is left as it is until it moves to another revision or the budget is raised"}
-	exhaustedFalse := &metav1.Condition{Type: restart.ConditionBudgetExhausted, Status: metav1.ConditionFalse, Reason: restart.ReasonBudgetAvailable, ObservedGeneration: 1, LastTransitionTime: now,
+	exhaustedFalse := &metav1.Condition{Type: v1alpha1.ConditionGroupRestartBudgetExhausted, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonRestartBudgetAvailable, ObservedGeneration: 1, LastTransitionTime: now,
 		Message: "No group has exhausted its restart budget"}
 	// rev stands for the current revision key, filled in per cluster.
 	const rev = "<current>"
@@ -163,7 +163,7 @@ func TestRestartBackoffAndBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := restartOutcome{RequeueAfter: p.RequeueAfter, History: p.Observation.GroupRestarts, RestartEvents: p.RestartEvents,
-				Condition: meta.FindStatusCondition(p.Observation.Conditions, restart.ConditionBudgetExhausted)}
+				Condition: meta.FindStatusCondition(p.Observation.Conditions, v1alpha1.ConditionGroupRestartBudgetExhausted)}
 			for _, l := range p.Restarts {
 				got.Restarts = append(got.Restarts, l.Name)
 			}
@@ -215,7 +215,7 @@ func TestRestartHistorySurvivesRecreation(t *testing.T) {
 		t.Fatalf("second restart, due: recreated, got %d restarts", len(p.Restarts))
 	}
 	p := crash(5 * time.Second)
-	if len(p.Restarts) != 0 || !meta.IsStatusConditionTrue(p.Observation.Conditions, restart.ConditionBudgetExhausted) {
+	if len(p.Restarts) != 0 || !meta.IsStatusConditionTrue(p.Observation.Conditions, v1alpha1.ConditionGroupRestartBudgetExhausted) {
 		t.Fatalf("third restart: refused and reported, got %d restarts, conditions %v", len(p.Restarts), p.Observation.Conditions)
 	}
 	if diff := cmp.Diff([]v1alpha1.GroupRestartStatus{{Group: 0, Revision: c.Params.Revision.Key, Count: 2,

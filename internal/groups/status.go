@@ -5,6 +5,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/podmeta"
 	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
@@ -44,7 +45,7 @@ func (p *Plan) status(s *State, size int32, conditions []metav1.Condition, gener
 	if s.Leader != nil {
 		p.Observation.Replicas = s.Leader.Status.Replicas
 	}
-	p.Available = s.Leader != nil && st.Active[0] == rollout.ConditionAvailable &&
+	p.Available = s.Leader != nil && st.Active[0] == v1alpha1.ConditionAvailable &&
 		s.Leader.Status.ObservedGeneration >= s.Leader.Generation && !p.Changes()
 	p.Serving = s.Leader != nil && st.ReadyReplicas >= s.Params.Replicas-r.MaxUnavailable
 	if st.UpdateDone {

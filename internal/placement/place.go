@@ -10,9 +10,6 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
 
-// ConditionReachable is a TargetCluster's reachability condition.
-const ConditionReachable = "Reachable"
-
 // DefaultFailoverAfter is spec.placement.failover.afterSeconds when unset.
 const DefaultFailoverAfter = 60 * time.Second
 
@@ -45,7 +42,7 @@ func (o Observed) Reachable() metav1.ConditionStatus {
 	if o.Room == nil {
 		return metav1.ConditionUnknown
 	}
-	if c := meta.FindStatusCondition(o.Room.Conditions, ConditionReachable); c != nil {
+	if c := meta.FindStatusCondition(o.Room.Conditions, v1alpha1.ConditionReachable); c != nil {
 		return c.Status
 	}
 	return metav1.ConditionUnknown

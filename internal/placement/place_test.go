@@ -36,7 +36,7 @@ func reachable(free int32) *v1alpha1.TargetClusterStatus {
 func occupied(free, own int32) *v1alpha1.TargetClusterStatus {
 	st := &v1alpha1.TargetClusterStatus{
 		FreeNodes: free, ReadyNodes: free + own, Allocatable: gpus(free),
-		Conditions: []metav1.Condition{{Type: ConditionReachable, Status: metav1.ConditionTrue}},
+		Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReachable, Status: metav1.ConditionTrue}},
 	}
 	if own > 0 {
 		st.Occupants = []v1alpha1.Occupant{{LeaderWorkerSet: owner, Nodes: own, Allocatable: gpus(own)}}

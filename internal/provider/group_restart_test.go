@@ -108,8 +108,8 @@ func TestGroupRestartBackoffAndBudgetLws1048Lws877(t *testing.T) {
 		if err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mr), got); err != nil {
 			return false, err
 		}
-		c := meta.FindStatusCondition(got.Status.AtProvider.Conditions, restart.ConditionBudgetExhausted)
-		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != restart.ReasonBudgetExhausted || !strings.Contains(c.Message, "Group 0 ") {
+		c := meta.FindStatusCondition(got.Status.AtProvider.Conditions, v1alpha1.ConditionGroupRestartBudgetExhausted)
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonRestartBudgetExhausted || !strings.Contains(c.Message, "Group 0 ") {
 			return false, testenv.Pendingf("condition %+v, history %+v", c, got.Status.AtProvider.GroupRestarts)
 		}
 		return true, nil
@@ -134,7 +134,7 @@ func TestGroupRestartBackoffAndBudgetLws1048Lws877(t *testing.T) {
 		if err := e.cp.Client.Get(ctx, client.ObjectKeyFromObject(mr), got); err != nil {
 			return false, err
 		}
-		if meta.IsStatusConditionTrue(got.Status.AtProvider.Conditions, restart.ConditionBudgetExhausted) || len(got.Status.AtProvider.GroupRestarts) > 0 {
+		if meta.IsStatusConditionTrue(got.Status.AtProvider.Conditions, v1alpha1.ConditionGroupRestartBudgetExhausted) || len(got.Status.AtProvider.GroupRestarts) > 0 {
 			return false, testenv.Pendingf("conditions %+v, history %+v", got.Status.AtProvider.Conditions, got.Status.AtProvider.GroupRestarts)
 		}
 		return true, nil

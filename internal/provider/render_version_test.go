@@ -11,7 +11,6 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/render"
-	"github.com/lws-crossplane/lws-crossplane/internal/rollout"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
@@ -46,7 +45,7 @@ func TestProviderUpgradeRollsWithinTheBudget(t *testing.T) {
 	})
 	e.groupsReady(t, mr, replicas, time.Minute)
 	ready.done(t, replicas-1, "the provider rolled its new rendering out")
-	e.reasonEvent(t, mr, rollout.ReasonGroupsUpdating)
+	e.reasonEvent(t, mr, v1alpha1.ReasonGroupsUpdating)
 
 	_, after, err := groupsReadyIn(ctx, e.target, "upgrade")
 	must(t, err)

@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
-	"github.com/lws-crossplane/lws-crossplane/internal/controller/targetcluster"
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
@@ -39,7 +38,7 @@ func TestTargetClusterObservations(t *testing.T) {
 		})
 	}
 	reachable := func(st v1alpha1.TargetClusterStatus, want metav1.ConditionStatus) error {
-		if c := meta.FindStatusCondition(st.Conditions, targetcluster.ConditionReachable); c == nil || c.Status != want {
+		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReachable); c == nil || c.Status != want {
 			return testenv.Pendingf("Reachable is not %s", want)
 		}
 		return nil

@@ -9,13 +9,9 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
-// Condition, reasons and event reasons of the restart budget. They are ours:
-// upstream has neither a backoff nor a budget.
+// Event reasons of the restart backoff and budget (their condition is
+// v1alpha1.ConditionGroupRestartBudgetExhausted).
 const (
-	ConditionBudgetExhausted = "GroupRestartBudgetExhausted"
-	ReasonBudgetExhausted    = "RestartBudgetExhausted"
-	ReasonBudgetAvailable    = "RestartBudgetAvailable"
-
 	EventBackoff         = "GroupRestartBackoff"
 	EventBudgetExhausted = "GroupRestartBudgetExhausted"
 )

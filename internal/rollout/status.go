@@ -4,40 +4,42 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
 
-// LeaderWorkerSet condition types, reasons and messages, as upstream sets
-// them (https://lws.sigs.k8s.io/docs/reference/leaderworkerset.v1/).
-const (
-	ConditionAvailable        = "Available"
-	ConditionProgressing      = "Progressing"
-	ConditionUpdateInProgress = "UpdateInProgress"
-
-	ReasonAllGroupsReady    = "AllGroupsReady"
-	ReasonGroupsProgressing = "GroupsProgressing"
-	ReasonGroupsUpdating    = "GroupsUpdating"
-
-	MessageAvailable        = "All replicas are ready"
-	MessageProgressing      = "Replicas are progressing"
-	MessageUpdateInProgress = "Rolling Upgrade is in progress"
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 )
 
 var (
-	reasons  = map[string]string{ConditionAvailable: ReasonAllGroupsReady, ConditionProgressing: ReasonGroupsProgressing, ConditionUpdateInProgress: ReasonGroupsUpdating}
-	messages = map[string]string{ConditionAvailable: MessageAvailable, ConditionProgressing: MessageProgressing, ConditionUpdateInProgress: MessageUpdateInProgress}
+	reasons  = map[string]string{v1alpha1.ConditionAvailable: v1alpha1.ReasonAllGroupsReady, v1alpha1.ConditionProgressing: v1alpha1.ReasonGroupsProgressing, v1alpha1.ConditionUpdateInProgress: v1alpha1.ReasonGroupsUpdating}
+	messages = map[string]string{v1alpha1.ConditionAvailable: v1alpha1.MessageAvailable, v1alpha1.ConditionProgressing: v1alpha1.MessageProgressing, v1alpha1.ConditionUpdateInProgress: v1alpha1.MessageUpdateInProgress}
 
 	// exclusive pairs: one True turns the other False. Progressing and
 	// UpdateInProgress may both be True.
 	exclusive = map[string][]string{
-		ConditionAvailable:        {ConditionProgressing, ConditionUpdateInProgress},
-		ConditionProgressing:      {ConditionAvailable},
-		ConditionUpdateInProgress: {ConditionAvailable},
+		v1alpha1.ConditionAvailable:        {v1alpha1.ConditionProgressing, v1alpha1.ConditionUpdateInProgress},
+		v1alpha1.ConditionProgressing:      {v1alpha1.ConditionAvailable},
+		v1alpha1.ConditionUpdateInProgress: {v1alpha1.ConditionAvailable},
 	}
 )
 
 // ReasonAndMessage are upstream's reason and message of a condition type.
 func ReasonAndMessage(condition string) (reason, message string) {
 	return reasons[condition], messages[condition]
+}
+
+// Active are the LeaderWorkerSet conditions that are True, the first
+// naming the event reason when they change: an update in progress is
+// Progressing too, and Available is neither. The provider decides it for
+// a cluster from its groups; the composition function for all clusters,
+// from theirs (updating when any is, available when all are).
+func Active(updating, available bool) []string {
+	switch {
+	case updating:
+		return []string{v1alpha1.ConditionUpdateInProgress, v1alpha1.ConditionProgressing}
+	case available:
+		return []string{v1alpha1.ConditionAvailable}
+	default:
+		return []string{v1alpha1.ConditionProgressing}
+	}
 }
 
 // LeaderPod is one leader pod as the status sees it.
@@ -92,14 +94,7 @@ func StatusOf(spec Spec, leaders []LeaderPod) Status {
 			}
 		}
 	}
-	switch {
-	case updatedInWindow < inWindow:
-		st.Active = []string{ConditionUpdateInProgress, ConditionProgressing}
-	case readyNonBurst == spec.Replicas && updatedReadyInWindow == inWindow:
-		st.Active = []string{ConditionAvailable}
-	default:
-		st.Active = []string{ConditionProgressing}
-	}
+	st.Active = Active(updatedInWindow < inWindow, readyNonBurst == spec.Replicas && updatedReadyInWindow == inWindow)
 	st.UpdateDone = spec.Partition == 0 && updatedReadyInWindow == spec.Replicas
 	return st
 }

@@ -28,13 +28,6 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/observation"
 )
 
-// The Reachable condition of a TargetCluster.
-const (
-	ConditionReachable = "Reachable"
-	ReasonContacted    = "Contacted"
-	ReasonUnreachable  = "Unreachable"
-)
-
 // DefaultInterval is how often each cluster is observed.
 const DefaultInterval = 5 * time.Second
 
@@ -158,12 +151,12 @@ func (k *Keeper) look(ctx context.Context, pc *v1alpha1.ClusterProviderConfig, p
 	next := *prev.DeepCopy()
 	obs, err := k.room(ctx, pc)
 	if err != nil {
-		meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: ConditionReachable, Status: metav1.ConditionFalse, Reason: ReasonUnreachable, Message: err.Error()})
+		meta.SetStatusCondition(&next.Conditions, metav1.Condition{Type: v1alpha1.ConditionReachable, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonUnreachable, Message: err.Error()})
 		return next, false
 	}
 	obs.Conditions = next.Conditions
 	obs.LastContactTime = next.LastContactTime
-	meta.SetStatusCondition(&obs.Conditions, metav1.Condition{Type: ConditionReachable, Status: metav1.ConditionTrue, Reason: ReasonContacted})
+	meta.SetStatusCondition(&obs.Conditions, metav1.Condition{Type: v1alpha1.ConditionReachable, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonContacted})
 	obs.ProviderConfigRef = &v1alpha1.ProviderConfigReference{Kind: v1alpha1.ClusterProviderConfigKind, Name: pc.Name}
 	return obs, true
 }
@@ -216,7 +209,7 @@ func stamped(prev, next v1alpha1.TargetClusterStatus, contacted bool, last time.
 }
 
 func unreachable(st v1alpha1.TargetClusterStatus) bool {
-	c := meta.FindStatusCondition(st.Conditions, ConditionReachable)
+	c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReachable)
 	return c != nil && c.Status == metav1.ConditionFalse
 }
 
@@ -226,7 +219,7 @@ func changed(prev, next v1alpha1.TargetClusterStatus) bool {
 	if !observation.Same(prev, next) {
 		return true
 	}
-	a, b := meta.FindStatusCondition(prev.Conditions, ConditionReachable), meta.FindStatusCondition(next.Conditions, ConditionReachable)
+	a, b := meta.FindStatusCondition(prev.Conditions, v1alpha1.ConditionReachable), meta.FindStatusCondition(next.Conditions, v1alpha1.ConditionReachable)
 	return a == nil || b == nil || a.Status != b.Status || a.Reason != b.Reason
 }
 
