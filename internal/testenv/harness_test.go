@@ -75,9 +75,6 @@ func TestClustersAreIsolatedAndStop(t *testing.T) {
 // TestStartLocal checks the entry point for long-running tools: files in
 // dir/<name>, a working kubeconfig file, and Stop.
 func TestStartLocal(t *testing.T) {
-	if _, err := testenv.BinaryAssetsDir(); errors.Is(err, testenv.ErrNoBinaries) {
-		t.Skip(err)
-	}
 	dir := t.TempDir()
 	c, err := testenv.StartLocal(context.Background(), dir, testenv.Options{
 		Name: "local", WithoutControllerManager: true, WithoutScheduler: true, WithoutNodeAgent: true,
@@ -115,7 +112,7 @@ func TestStartLocal(t *testing.T) {
 func TestTeardownAfterAbnormalEnd(t *testing.T) {
 	assets, err := testenv.BinaryAssetsDir()
 	if err != nil {
-		t.Skipf("no binaries: %v", err)
+		t.Fatal(err)
 	}
 	for _, mode := range []string{"fail", "panic", "kill"} {
 		t.Run(mode, func(t *testing.T) {

@@ -17,8 +17,8 @@ import (
 
 // Start starts a cluster for a test and stops it in t.Cleanup. Component
 // logs are kept in a temporary directory and their tails printed when the
-// test fails. Without binaries and with TESTENV_NO_BUILD=1 the test is
-// skipped; any other start-up error fails it.
+// test fails. Without binaries it fails, naming the command that builds
+// them.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	return StartN(t, 1, opts)[0]
@@ -31,9 +31,6 @@ func StartN(t testing.TB, n int, opts Options) []*Cluster {
 	opts = opts.withDefaults()
 	if opts.AssetsDir == "" {
 		dir, err := BinaryAssetsDir()
-		if errors.Is(err, ErrNoBinaries) {
-			t.Skipf("testenv: %v", err)
-		}
 		if err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
