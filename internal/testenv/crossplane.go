@@ -70,13 +70,14 @@ type servedFunction struct {
 // built by `make crossplane`) against c, as a plain process: its CRDs,
 // webhooks off, the External package runtime, the functions served in this
 // process behind hand-made FunctionRevisions that point at them, and with
-// opts.Packages the installed packages. It skips the test when the binaries
-// are not built. Core stops with c, the package runtime with the test.
+// opts.Packages the installed packages. Without the binaries the test
+// fails, naming the command that builds them. Core stops with c, the
+// package runtime with the test.
 func StartCrossplane(t testing.TB, c *Cluster, opts CrossplaneOptions) *Crossplane {
 	t.Helper()
 	core, crds, err := crossplaneAssets()
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("%v; run `make crossplane`", err)
+		t.Fatalf("%v: build it with `make crossplane`", err)
 	}
 	if err != nil {
 		t.Fatal(err)
