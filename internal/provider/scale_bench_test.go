@@ -80,11 +80,7 @@ func benchRollout(b *testing.B, labels v1alpha1.WorkerLabelsPolicy) {
 // every group is ready.
 func BenchmarkProviderRSS1000(b *testing.B) {
 	const lwsCount, groupsEach = 10, 100
-	bin := filepath.Join(b.TempDir(), "provider")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/provider")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("building the provider: %v\n%s", err, out)
-	}
+	bin := filepath.Join(packagesDir(b), "provider") // the binary its package runs
 	e := startClusters(b, testenv.Options{Name: "target"})
 	targets := []*testenv.Cluster{e.target}
 	var wg sync.WaitGroup
