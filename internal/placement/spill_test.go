@@ -33,13 +33,17 @@ func TestSpill(t *testing.T) {
 	s := spec(6, intstr.FromInt32(1), intstr.FromInt32(0), 0, v1alpha1.ClusterTarget{Name: "a"}, v1alpha1.ClusterTarget{Name: "b"}, v1alpha1.ClusterTarget{Name: "c"})
 	s.Placement.Spill = &v1alpha1.Spill{AfterSeconds: ptr.To[int32](60)}
 	running := func(n int32) Observed { return Observed{Room: occupied(0, 2*n), Share: n, Groups: n, Ready: n} }
+	withFailover := *s.DeepCopy()
+	withFailover.Placement.Failover = &v1alpha1.Failover{AfterSeconds: ptr.To[int32](60)}
 	cases := map[string]struct {
 		reason   string
+		spec     *v1alpha1.LeaderWorkerSetSpec
 		demand   Demand
 		observed map[string]Observed
 		want     []spilledShare
 		spilled  int
 		short    int
+		lost     int
 		recheck  time.Duration
 	}{
 		"StuckForLessThanAfterSecondsMovesNothing": {
@@ -86,10 +90,26 @@ func TestSpill(t *testing.T) {
 			spilled:  1,
 			short:    1,
 		},
+		"ASpilledClusterTakesNoFailedOverGroups": {
+			reason: "a is held to 1 by spill when b fails over: b's 2 groups go to c, not to a, and b keeps its managed resource.",
+			spec:   &withFailover,
+			observed: map[string]Observed{
+				"a": {Room: reachable(0), Share: 1, Groups: 1, Ready: 1, SpillLimit: ptr.To[int32](1)},
+				"b": {Room: unreachable(0), Share: 2, Groups: 2, LostSince: ago(time.Hour)},
+				"c": running(3),
+			},
+			want:    []spilledShare{{Cluster: "a", Groups: 1, SpillLimit: ptr.To[int32](1)}, {Cluster: "b", Groups: 2}, {Cluster: "c", Groups: 5}},
+			spilled: 1,
+			lost:    1,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := Place(s, tc.demand, tc.observed, now)
+			spec := s
+			if tc.spec != nil {
+				spec = tc.spec
+			}
+			got, err := Place(spec, tc.demand, tc.observed, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,8 +120,9 @@ func TestSpill(t *testing.T) {
 			if diff := cmp.Diff(tc.want, shares, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nPlace(...): -want, +got:\n%s", tc.reason, diff)
 			}
-			if len(got.Spilled) != tc.spilled || len(got.Short) != tc.short || got.Recheck != tc.recheck {
-				t.Errorf("%s\nPlace(...): spilled %q, short %q, recheck %s; want %d spilled, %d short, recheck %s", tc.reason, got.Spilled, got.Short, got.Recheck, tc.spilled, tc.short, tc.recheck)
+			if len(got.Spilled) != tc.spilled || len(got.Short) != tc.short || len(got.Lost) != tc.lost || got.Recheck != tc.recheck {
+				t.Errorf("%s\nPlace(...): spilled %q, short %q, lost %q, recheck %s; want %d spilled, %d short, %d lost, recheck %s",
+					tc.reason, got.Spilled, got.Short, got.Lost, got.Recheck, tc.spilled, tc.short, tc.lost, tc.recheck)
 			}
 		})
 	}
