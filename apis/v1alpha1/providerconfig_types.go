@@ -19,10 +19,11 @@ type ProviderConfigSpec struct {
 	// worker is created, from its StatefulSet ordinal; the cluster must
 	// serve admissionregistration.k8s.io MutatingAdmissionPolicies (v1,
 	// or v1beta1 with the MutatingAdmissionPolicy feature gate) and the
-	// provider's identity manage them. Workers the policy missed are
-	// patched, so the setting never loses a label.
-	// +kubebuilder:validation:Enum=Patch;AdmissionPolicy
-	// +kubebuilder:default=Patch
+	// provider's identity manage them. Auto, the default: AdmissionPolicy
+	// where the cluster serves them, Patch where it does not. Workers the
+	// policy missed are patched, so the setting never loses a label.
+	// +kubebuilder:validation:Enum=Auto;Patch;AdmissionPolicy
+	// +kubebuilder:default=Auto
 	// +optional
 	WorkerLabels WorkerLabelsPolicy `json:"workerLabels,omitempty"`
 
@@ -62,6 +63,7 @@ type WorkerLabelsPolicy string
 
 // Worker label policies.
 const (
+	WorkerLabelsAuto            WorkerLabelsPolicy = "Auto"
 	WorkerLabelsPatch           WorkerLabelsPolicy = "Patch"
 	WorkerLabelsAdmissionPolicy WorkerLabelsPolicy = "AdmissionPolicy"
 )

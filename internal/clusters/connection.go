@@ -55,7 +55,6 @@ type Connection struct {
 	config *rest.Config
 	// settings are the provider config's, as last resolved.
 	settings atomic.Pointer[Settings]
-	policy   policyState
 	onChange func(Key, client.Object)
 
 	ctx    context.Context

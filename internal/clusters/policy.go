@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -18,35 +17,23 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
-// policyState is when the worker-index policy is next looked at in one
-// connection's cluster. A replaced connection (other credentials) starts
-// afresh.
-type policyState struct {
-	mu   sync.Mutex
-	next time.Time
-}
+// ErrNoAdmissionPolicyAPI: the cluster does not serve
+// MutatingAdmissionPolicies, so its workers are labelled by patch.
+var ErrNoAdmissionPolicyAPI = errors.New("the cluster serves no MutatingAdmissionPolicy API (Kubernetes 1.36, or 1.34 and later with the MutatingAdmissionPolicy feature gate and admissionregistration.k8s.io/v1beta1 enabled)")
 
 // WorkerIndexPolicy keeps the worker-index MutatingAdmissionPolicy
-// (package admission) in the cluster of provider config k, which asks for
-// it (WorkerLabels AdmissionPolicy), connecting to the cluster if no
-// managed resource has yet. It looks at the policy and its binding at most
-// once per PolicyInterval, with live reads, and applies them only when
-// missing or changed, so a policy deleted or edited by hand comes back
-// without a write while it is intact. again is when to call it next; an
-// error is from the attempt that met it, and meanwhile unlabelled workers
-// are patched as without the policy.
+// (package admission) in the cluster of provider config k, connecting to
+// the cluster if no managed resource has yet. It reads the policy and its
+// binding live and applies them only when missing or changed, so a policy
+// deleted or edited by hand comes back without a write while it is intact.
+// Its caller, the provider-config controller, calls it when the config
+// changes and again after PolicyInterval (again). On an error, unlabelled
+// workers are patched as without the policy.
 func (m *Manager) WorkerIndexPolicy(ctx context.Context, k Key) (again time.Duration, err error) {
 	c, err := m.Get(ctx, k)
 	if err != nil {
 		return m.opts.PolicyInterval, fmt.Errorf("cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", admission.PolicyName, err)
 	}
-	p := &c.policy
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if now := time.Now(); now.Before(p.next) {
-		return p.next.Sub(now), nil
-	}
-	p.next = time.Now().Add(m.opts.PolicyInterval)
 	applied, err := keepWorkerIndexPolicy(ctx, c)
 	if err != nil {
 		return m.opts.PolicyInterval, fmt.Errorf("%s: cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", c.key, admission.PolicyName, err)
@@ -64,7 +51,7 @@ func keepWorkerIndexPolicy(ctx context.Context, c *Connection) (applied bool, er
 	gk := schema.GroupKind{Group: admission.Group, Kind: "MutatingAdmissionPolicy"}
 	mapping, err := c.cluster.GetRESTMapper().RESTMapping(gk, admission.Versions...)
 	if meta.IsNoMatchError(err) {
-		return false, errors.New("the cluster serves no MutatingAdmissionPolicy API (Kubernetes 1.36, or 1.34 and later with the MutatingAdmissionPolicy feature gate and admissionregistration.k8s.io/v1beta1 enabled)")
+		return false, ErrNoAdmissionPolicyAPI
 	}
 	if err != nil {
 		return false, fmt.Errorf("cannot find the MutatingAdmissionPolicy API: %w", err)

@@ -45,8 +45,8 @@ func testPolicyKept(t *testing.T, e *env) {
 		}
 		return n
 	}
-	// keep has the manager look at the policy, once the interval allows,
-	// and returns how many applies that took.
+	// keep has the manager look at the policy, and returns how many
+	// applies that took.
 	keep := func() float64 {
 		t.Helper()
 		gets, applies := requests("GET"), requests("APPLY")

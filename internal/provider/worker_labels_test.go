@@ -18,26 +18,31 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
-// TestWorkerLabelsByAdmissionPolicy: with WorkerLabels AdmissionPolicy, set
-// on provider configs already in use, a cluster that serves
-// MutatingAdmissionPolicies labels workers as they are created, and the
-// provider patches only the leaders; a cluster that does not still gets
-// every label, by patch, and its provider config says why.
+// TestWorkerLabelsByAdmissionPolicy: a cluster that serves
+// MutatingAdmissionPolicies, its provider config left at WorkerLabels Auto,
+// labels workers as they are created, and the provider patches only the
+// leaders; a cluster that does not, its provider config switched to
+// AdmissionPolicy while in use, still gets every label, by patch, and its
+// provider config says why.
 func TestWorkerLabelsByAdmissionPolicy(t *testing.T) {
 	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true})
 	second := testenv.Start(t, testenv.Options{Name: "second"})
 	e.addConfig(t, "second", second)
 	ctx := context.Background()
 
-	// The provider configs switch to AdmissionPolicy while their clusters
-	// are connected, with a LeaderWorkerSet running: the provider-config
-	// controller applies the policy. The API server takes a moment to
-	// start using it, so the pods are counted from a second LeaderWorkerSet,
-	// created once a dry run shows the policy at work.
+	// The provider-config controller applies the policy where the cluster
+	// serves it. The API server takes a moment to start using it, so the
+	// pods are counted from a second LeaderWorkerSet, created once a dry
+	// run shows the policy at work.
 	e.twoClusterLWS(t, "first", 1, 2)
-	for _, name := range []string{"default", "second"} {
-		e.setWorkerLabels(t, name, v1alpha1.WorkerLabelsAdmissionPolicy)
+	var evs corev1.EventList
+	must(t, e.cp.Client.List(ctx, &evs, client.InNamespace("default")))
+	for _, ev := range evs.Items {
+		if ev.InvolvedObject.Name == "second" && ev.Reason == string(config.ReasonWorkerLabelsByPatch) {
+			t.Errorf("cluster second, left at Auto, warned that it labels workers by patch: %s", ev.Message)
+		}
 	}
+	e.setWorkerLabels(t, "second", v1alpha1.WorkerLabelsAdmissionPolicy)
 	e.policyAdmits(t, e.target)
 	patchesBefore, err := e.target.Requests(ctx, "PATCH", "pods", "")
 	must(t, err)

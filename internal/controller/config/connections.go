@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -117,11 +118,18 @@ func (r *connections) Reconcile(ctx context.Context, req reconcile.Request) (rec
 		// retry; retrying here as well would only dial twice as often.
 		r.log.Debug("Cannot refresh connection", "config", k.String(), "error", err)
 	}
-	if specOf(pc).WorkerLabels != v1alpha1.WorkerLabelsAdmissionPolicy || pc.GetDeletionTimestamp() != nil {
+	labels := specOf(pc).WorkerLabels
+	if labels == v1alpha1.WorkerLabelsPatch || pc.GetDeletionTimestamp() != nil {
 		return reconcile.Result{}, nil
 	}
 	again, err := r.clusters.WorkerIndexPolicy(ctx, k)
-	if err != nil {
+	switch {
+	case err == nil:
+	case labels != v1alpha1.WorkerLabelsAdmissionPolicy && errors.Is(err, clusters.ErrNoAdmissionPolicyAPI):
+		// Auto: the cluster is one for patches, as it may say again
+		// after an upgrade.
+		r.log.Debug("Labelling workers by patch", "config", k.String(), "reason", err)
+	default:
 		r.recorder.Event(pc, event.Warning(ReasonWorkerLabelsByPatch, err))
 	}
 	return reconcile.Result{RequeueAfter: again}, nil
