@@ -51,8 +51,8 @@ func TestApply(t *testing.T) {
 				return kerrors.NewAlreadyExists(gr("statefulsets"), "lws-0")
 			}},
 			check: func(t *testing.T, _ client.Client, f *inFlight) {
-				if len(f.created) != 1 {
-					t.Errorf("in flight %v, want the worker StatefulSet remembered", f.created)
+				if len(f.created.at) != 1 {
+					t.Errorf("in flight %v, want the worker StatefulSet remembered", f.created.at)
 				}
 			},
 		},
@@ -64,8 +64,8 @@ func TestApply(t *testing.T) {
 			}},
 			wantErr: "cannot create worker StatefulSet lws-0",
 			check: func(t *testing.T, _ client.Client, f *inFlight) {
-				if len(f.created) != 0 {
-					t.Errorf("in flight %v, want nothing remembered of a refused create", f.created)
+				if len(f.created.at) != 0 {
+					t.Errorf("in flight %v, want nothing remembered of a refused create", f.created.at)
 				}
 			},
 		},
@@ -83,8 +83,8 @@ func TestApply(t *testing.T) {
 				if err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "lws-0-1"}, pod); err != nil {
 					t.Fatal(err)
 				}
-				if len(pod.Spec.SchedulingGates) != 0 || pod.Labels[lws.LabelWorkerIndex] != "1" || len(f.released) != 1 {
-					t.Errorf("pod gates %v, labels %v, released %v; want released with its worker index", pod.Spec.SchedulingGates, pod.Labels, f.released)
+				if len(pod.Spec.SchedulingGates) != 0 || pod.Labels[lws.LabelWorkerIndex] != "1" || len(f.released.at) != 1 {
+					t.Errorf("pod gates %v, labels %v, released %v; want released with its worker index", pod.Spec.SchedulingGates, pod.Labels, f.released.at)
 				}
 			},
 		},
@@ -96,8 +96,8 @@ func TestApply(t *testing.T) {
 				return kerrors.NewConflict(gr("pods"), "lws-0-1", nil)
 			}},
 			check: func(t *testing.T, _ client.Client, f *inFlight) {
-				if len(f.released) != 0 {
-					t.Errorf("released %v, want nothing after a conflict", f.released)
+				if len(f.released.at) != 0 {
+					t.Errorf("released %v, want nothing after a conflict", f.released.at)
 				}
 			},
 		},

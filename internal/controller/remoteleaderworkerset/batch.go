@@ -1,8 +1,6 @@
 package remoteleaderworkerset
 
 import (
-	"maps"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -18,13 +16,13 @@ import (
 // they converged.
 type batcher struct {
 	period time.Duration
-	mu     sync.Mutex
 	// due is when each resource's latest reconcile was or is due.
-	due map[types.NamespacedName]time.Time
+	due *times[types.NamespacedName]
 }
 
 func newBatcher(period time.Duration) *batcher {
-	return &batcher{period: period, due: map[types.NamespacedName]time.Time{}}
+	// Ten periods on, a time holds nothing back any more.
+	return &batcher{period: period, due: newTimes[types.NamespacedName](10 * period)}
 }
 
 // delay is how long a change of resource key at now waits for its
@@ -33,26 +31,19 @@ func (b *batcher) delay(key types.NamespacedName, now time.Time) time.Duration {
 	if b.period <= 0 {
 		return 0
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	forgetOlder(b.due, now, b.period)
-	last, ok := b.due[key]
-	switch {
-	case ok && now.Before(last):
-		// A reconcile is due already; the change shares it.
-		return last.Sub(now)
-	case ok && now.Before(last.Add(b.period)):
-		b.due[key] = last.Add(b.period)
-		return last.Add(b.period).Sub(now)
-	default:
-		b.due[key] = now
-		return 0
-	}
-}
-
-// forgetOlder drops the times of m more than 10 periods before now, which
-// hold nothing back any more: without it m would keep every managed
-// resource it ever saw.
-func forgetOlder[K comparable](m map[K]time.Time, now time.Time, period time.Duration) {
-	maps.DeleteFunc(m, func(_ K, t time.Time) bool { return now.Sub(t) > 10*period })
+	var wait time.Duration
+	b.due.update(key, now, func(last time.Time) time.Time {
+		switch {
+		case !last.IsZero() && now.Before(last):
+			// A reconcile is due already; the change shares it.
+			wait = last.Sub(now)
+			return time.Time{}
+		case !last.IsZero() && now.Before(last.Add(b.period)):
+			wait = last.Add(b.period).Sub(now)
+			return last.Add(b.period)
+		default:
+			return now
+		}
+	})
+	return wait
 }

@@ -22,13 +22,12 @@ const inFlightTTL = 30 * time.Second
 // again the pods that the one before released, and fail on a conflict.
 // It plays the part of the expectations of Kubernetes' own controllers.
 type inFlight struct {
-	mu sync.Mutex
 	// released pods by UID, and created objects by kind, name and owner
 	// (a recreated group's worker StatefulSet has its name, but another
 	// owner): when they were written. The plan asks for them again only
 	// while the cache does not show the write.
-	released map[types.UID]time.Time
-	created  map[string]time.Time
+	released *times[types.UID]
+	created  *times[string]
 }
 
 // inFlights are the inFlight of each managed resource.
@@ -45,7 +44,7 @@ func (fs *inFlights) of(mr types.UID) *inFlight {
 	}
 	f := fs.mrs[mr]
 	if f == nil {
-		f = &inFlight{released: map[types.UID]time.Time{}, created: map[string]time.Time{}}
+		f = &inFlight{released: newTimes[types.UID](inFlightTTL), created: newTimes[string](inFlightTTL)}
 		fs.mrs[mr] = f
 	}
 	return f
@@ -60,8 +59,6 @@ func (fs *inFlights) forget(mr types.UID) {
 // retain forgets the writes that a plan no longer asks for: the cache shows
 // them. A worker StatefulSet deleted later is then created again at once.
 func (f *inFlight) retain(p *groups.Plan) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	want := map[string]bool{}
 	for _, w := range p.Workers {
 		want[createdKey("StatefulSet", w)] = true
@@ -69,37 +66,20 @@ func (f *inFlight) retain(p *groups.Plan) {
 	for _, svc := range p.Services {
 		want[createdKey("Service", svc)] = true
 	}
-	for k := range f.created {
-		if !want[k] {
-			delete(f.created, k)
-		}
-	}
+	f.created.retain(func(k string) bool { return want[k] })
 	pods := map[types.UID]bool{}
 	for _, id := range p.Identities {
 		pods[id.Pod.UID] = true
 	}
-	for uid := range f.released {
-		if !pods[uid] {
-			delete(f.released, uid)
-		}
-	}
+	f.released.retain(func(uid types.UID) bool { return pods[uid] })
 }
 
 // due is when the earliest write skipped as in flight is to be made again,
 // if the cache never shows it; zero when none is.
 func (f *inFlight) due(now time.Time) time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var oldest time.Time
-	for _, at := range f.created {
-		if oldest.IsZero() || at.Before(oldest) {
-			oldest = at
-		}
-	}
-	for _, at := range f.released {
-		if oldest.IsZero() || at.Before(oldest) {
-			oldest = at
-		}
+	oldest := f.created.oldest()
+	if r := f.released.oldest(); oldest.IsZero() || (!r.IsZero() && r.Before(oldest)) {
+		oldest = r
 	}
 	if oldest.IsZero() {
 		return 0
@@ -110,48 +90,26 @@ func (f *inFlight) due(now time.Time) time.Duration {
 // releasing tells whether pod was given its identity recently enough
 // that the cache may not show it yet.
 func (f *inFlight) releasing(pod *corev1.Pod, now time.Time) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	at, ok := f.released[pod.UID]
-	return ok && now.Sub(at) < inFlightTTL
+	return f.released.within(pod.UID, now, inFlightTTL)
 }
 
-func (f *inFlight) release(pod *corev1.Pod, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.released[pod.UID] = now
-}
+func (f *inFlight) release(pod *corev1.Pod, now time.Time) { f.released.set(pod.UID, now) }
 
 // creating tells whether obj was created already, recently enough that
 // the cache may not have it yet.
 func (f *inFlight) creating(kind string, obj metav1.Object, now time.Time) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	at, ok := f.created[createdKey(kind, obj)]
-	return ok && now.Sub(at) < inFlightTTL
+	return f.created.within(createdKey(kind, obj), now, inFlightTTL)
 }
 
 func (f *inFlight) create(kind string, obj metav1.Object, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.created[createdKey(kind, obj)] = now
+	f.created.set(createdKey(kind, obj), now)
 }
 
 // expire forgets what is older than inFlightTTL: by then the cache has it,
 // or the write is to be made again.
 func (f *inFlight) expire(now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for k, at := range f.released {
-		if now.Sub(at) >= inFlightTTL {
-			delete(f.released, k)
-		}
-	}
-	for k, at := range f.created {
-		if now.Sub(at) >= inFlightTTL {
-			delete(f.created, k)
-		}
-	}
+	f.released.forget(now)
+	f.created.forget(now)
 }
 
 func createdKey(kind string, obj metav1.Object) string {

@@ -64,7 +64,7 @@ func TestInFlight(t *testing.T) {
 			do: func(f *inFlight) bool {
 				f.create("StatefulSet", workers("a"), now)
 				f.expire(now.Add(inFlightTTL))
-				return len(f.created) != 0
+				return len(f.created.at) != 0
 			},
 		},
 	}

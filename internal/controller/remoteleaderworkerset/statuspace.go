@@ -2,7 +2,6 @@ package remoteleaderworkerset
 
 import (
 	"slices"
-	"sync"
 	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -24,12 +23,11 @@ import (
 // a new observed generation) is written at once.
 type statusPace struct {
 	interval time.Duration
-	mu       sync.Mutex
-	written  map[types.UID]time.Time
+	written  *times[types.UID]
 }
 
 func newStatusPace(interval time.Duration) *statusPace {
-	return &statusPace{interval: interval, written: map[types.UID]time.Time{}}
+	return &statusPace{interval: interval, written: newTimes[types.UID](interval)}
 }
 
 // observed is the part of a managed resource's status the provider writes.
@@ -50,14 +48,16 @@ func (p *statusPace) hold(mr *v1alpha1.RemoteLeaderWorkerSet, before observed, n
 	if p.interval <= 0 || same(before, after) {
 		return 0, false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	forgetOlder(p.written, now, p.interval)
-	if last, ok := p.written[mr.UID]; ok && !transition(before, after) && now.Sub(last) < p.interval {
-		return p.interval - now.Sub(last), true
-	}
-	p.written[mr.UID] = now
-	return 0, false
+	var wait time.Duration
+	p.written.update(mr.UID, now, func(last time.Time) time.Time {
+		if !last.IsZero() && !transition(before, after) {
+			// Within the interval: times forgets older writes.
+			wait = p.interval - now.Sub(last)
+			return time.Time{}
+		}
+		return now
+	})
+	return wait, wait > 0
 }
 
 func same(a, b observed) bool {
