@@ -181,7 +181,7 @@ func (*DownCmd) Run(cli *CLI) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pidFile(cli.Dir), err)
 	}
-	defer os.Remove(pidFile(cli.Dir)) //nolint:errcheck // Gone either way.
+	defer os.Remove(pidFile(cli.Dir)) // Gone either way.
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		fmt.Println("The local environment was not running.")
 		return nil

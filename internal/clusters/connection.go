@@ -138,7 +138,7 @@ func (c *Connection) Health() error {
 		return fmt.Errorf("%s: %w", c.key, *err)
 	}
 	if we := c.watchErr.Load(); we != nil && time.Since(we.at) < healthWindow {
-		return fmt.Errorf("%s: watch failed %s ago: %v: %w", c.key, time.Since(we.at).Round(time.Second), we.err, ErrUnavailable)
+		return fmt.Errorf("%s: watch failed %s ago: %w: %w", c.key, time.Since(we.at).Round(time.Second), we.err, ErrUnavailable)
 	}
 	return nil
 }
@@ -188,11 +188,11 @@ func (c *Connection) dial(cfg *rest.Config, o dialOptions) (err error) {
 	if err != nil {
 		// Only TLS material in the kubeconfig can fail here; crypto/tls
 		// errors do not quote it.
-		return fmt.Errorf("cannot build an HTTP client: %v: %w", err, ErrInvalidConfig)
+		return fmt.Errorf("cannot build an HTTP client: %w: %w", err, ErrInvalidConfig)
 	}
 	dc, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, httpClient)
 	if err != nil {
-		return fmt.Errorf("cannot create discovery client: %v: %w", err, ErrInvalidConfig)
+		return fmt.Errorf("cannot create discovery client: %w: %w", err, ErrInvalidConfig)
 	}
 	// One cheap request, bounded by ctx, tells an unreachable server or
 	// rejected credentials at once, instead of after the sync timeout.
@@ -207,7 +207,7 @@ func (c *Connection) dial(cfg *rest.Config, o dialOptions) (err error) {
 	})
 	if err != nil {
 		httpClient.CloseIdleConnections()
-		return fmt.Errorf("cannot create cache and client: %v: %w", err, ErrUnavailable)
+		return fmt.Errorf("cannot create cache and client: %w: %w", err, ErrUnavailable)
 	}
 	c.cluster = cl
 	started = true
@@ -221,7 +221,7 @@ func (c *Connection) dial(cfg *rest.Config, o dialOptions) (err error) {
 	for _, obj := range append(watchedKinds(), cachedKinds()...) {
 		inf, err := cl.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 		if err != nil {
-			return fmt.Errorf("cannot start informer for %T: %v: %w", obj, err, ErrUnavailable)
+			return fmt.Errorf("cannot start informer for %T: %w: %w", obj, err, ErrUnavailable)
 		}
 		synced = append(synced, inf.HasSynced)
 	}
@@ -232,7 +232,7 @@ func (c *Connection) dial(cfg *rest.Config, o dialOptions) (err error) {
 			UpdateFunc: func(_, obj any) { c.changed(obj) },
 			DeleteFunc: c.changed,
 		}); err != nil {
-			return fmt.Errorf("cannot watch %T: %v: %w", obj, err, ErrUnavailable)
+			return fmt.Errorf("cannot watch %T: %w: %w", obj, err, ErrUnavailable)
 		}
 	}
 	if err := c.waitForSync(ctx, o.timeout, synced); err != nil {
@@ -278,7 +278,7 @@ func (c *Connection) waitForSync(ctx context.Context, timeout time.Duration, syn
 			return nil
 		}
 		if we := c.watchErr.Load(); we != nil && we.at.After(began) && (kerrors.IsForbidden(we.err) || kerrors.IsUnauthorized(we.err)) {
-			return fmt.Errorf("list refused: %v: %w", we.err, ErrUnavailable)
+			return fmt.Errorf("list refused: %w: %w", we.err, ErrUnavailable)
 		}
 		select {
 		case <-ctx.Done():
@@ -300,9 +300,9 @@ func probe(ctx context.Context, host string, dc *discovery.DiscoveryClient) erro
 			return fmt.Errorf("API server %s did not answer in time: %w", host, ErrUnavailable)
 		}
 		if kerrors.IsUnauthorized(err) {
-			return fmt.Errorf("API server %s rejected the credentials: %v: %w", host, err, ErrUnavailable)
+			return fmt.Errorf("API server %s rejected the credentials: %w: %w", host, err, ErrUnavailable)
 		}
-		return fmt.Errorf("API server %s: %v: %w", host, err, ErrUnavailable)
+		return fmt.Errorf("API server %s: %w: %w", host, err, ErrUnavailable)
 	}
 	return nil
 }

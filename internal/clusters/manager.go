@@ -198,7 +198,7 @@ func (m *Manager) connection(k Key, t *target) *Connection {
 	m.mu.Lock()
 	old := m.conns[k]
 	if old != nil && old.fingerprint == t.fingerprint &&
-		!(old.failed() && time.Since(old.failedAt) >= m.opts.RetryInterval) {
+		(!old.failed() || time.Since(old.failedAt) < m.opts.RetryInterval) {
 		m.mu.Unlock()
 		return old
 	}

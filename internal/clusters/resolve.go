@@ -79,7 +79,7 @@ func (m *Manager) resolveCredentials(ctx context.Context, k Key, creds v1alpha1.
 		}
 		cfg, err := m.opts.InClusterConfig()
 		if err != nil {
-			return nil, fmt.Errorf("%s: cannot load the in-cluster configuration for InjectedIdentity: %v: %w", k, err, ErrInvalidConfig)
+			return nil, fmt.Errorf("%s: cannot load the in-cluster configuration for InjectedIdentity: %w: %w", k, err, ErrInvalidConfig)
 		}
 		// The token file is re-read by client-go as it rotates; only the
 		// endpoint identifies these credentials.

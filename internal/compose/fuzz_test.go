@@ -63,12 +63,12 @@ func FuzzPlan(f *testing.F) {
 			if err != nil {
 				t.Fatalf("Input: %v", err)
 			}
-			leader, err := groups.LeaderStatefulSet(in, tg.Share.Rollout)
+			leader, err := groups.LeaderStatefulSet(in, tg.Rollout)
 			if err != nil {
 				t.Fatalf("LeaderStatefulSet: %v", err)
 			}
-			checkStatefulSet(t, leader, int(tg.Groups+tg.Share.Rollout.MaxSurge))
-			for g := range int(tg.Groups + tg.Share.Rollout.MaxSurge) {
+			checkStatefulSet(t, leader, int(tg.Groups+tg.Rollout.MaxSurge))
+			for g := range int(tg.Groups + tg.Rollout.MaxSurge) {
 				checkName(t, "leader pod", lws.LeaderPodName(name, g))
 				if in.UniquePerReplica() {
 					checkName(t, "group Service", in.GroupService(g).Name)

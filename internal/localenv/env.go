@@ -71,7 +71,7 @@ func Up(ctx context.Context, dir, packageFiles string) (_ *Env, err error) {
 	e := &Env{Targets: map[string]*testenv.Cluster{}}
 	defer func() {
 		if err != nil {
-			e.Down()
+			err = errors.Join(err, e.Down())
 		}
 	}()
 	e.ControlPlane, err = testenv.StartLocal(ctx, dir, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, Scheme: scheme})

@@ -131,17 +131,6 @@ func (c Config) validate() error {
 	return nil
 }
 
-// nodeNames lists the node names of the pools in registration order.
-func (c Config) nodeNames() []string {
-	var names []string
-	for _, p := range c.Pools {
-		for i := 0; i < p.Nodes; i++ {
-			names = append(names, nodeName(p, i))
-		}
-	}
-	return names
-}
-
 func nodeName(p Pool, i int) string { return fmt.Sprintf("%s-%d", p.Name, i) }
 
 // buildNodes returns the Node objects for all pools, Ready and with status,

@@ -146,7 +146,7 @@ func lwsFloorWith(ctx context.Context, c *testenv.Cluster, t compose.Target, flo
 	return floor(ctx, c, n*size, 1+workers, func(ns string) ([]client.Object, error) {
 		in := in
 		in.Namespace = ns
-		leader, err := groups.LeaderStatefulSet(in, t.Share.Rollout)
+		leader, err := groups.LeaderStatefulSet(in, t.Rollout)
 		if err != nil {
 			return nil, err
 		}

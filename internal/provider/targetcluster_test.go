@@ -112,7 +112,7 @@ func TestTargetClusterObservations(t *testing.T) {
 			}
 			// The last contact is the provider's last sight of the cluster,
 			// though an idle cluster's is not written until then.
-			if st.LastContactTime == nil || st.LastContactTime.Before(before.Status.LastContactTime) || st.LastContactTime.Time.After(time.Now()) {
+			if st.LastContactTime == nil || st.LastContactTime.Before(before.Status.LastContactTime) || st.LastContactTime.After(time.Now()) {
 				return testenv.Pendingf("last contact %v, before the cluster was lost %v", st.LastContactTime, before.Status.LastContactTime)
 			}
 			return nil

@@ -127,7 +127,7 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 	err = wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
 		for _, p := range []*process{etcd, apiserver} {
 			if exited, werr := p.exited(); exited {
-				return false, fmt.Errorf("%s %w (attempt %d, %v); log tail:\n%s", p.name, errExitedEarly, attempt+1, werr, p.logTail(20))
+				return false, fmt.Errorf("%s %w (attempt %d, %w); log tail:\n%s", p.name, errExitedEarly, attempt+1, werr, p.logTail(20))
 			}
 		}
 		status := 0
@@ -203,7 +203,7 @@ func (c *Cluster) startControllerManager(ctx context.Context, pk *pki, server st
 	}
 	err = wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
 		if exited, werr := kcm.exited(); exited {
-			return false, fmt.Errorf("kube-controller-manager exited (%v); log tail:\n%s", werr, kcm.logTail(20))
+			return false, fmt.Errorf("kube-controller-manager exited (%w); log tail:\n%s", werr, kcm.logTail(20))
 		}
 		_, err := cs.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, ignoreNotFound(err)

@@ -82,7 +82,7 @@ func TestStartLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
+	defer c.Stop() //nolint:errcheck // For an early failure; Stop is checked below.
 	if want := filepath.Join(dir, "local", "kubeconfig"); c.KubeconfigPath != want {
 		t.Errorf("kubeconfig at %s, want %s", c.KubeconfigPath, want)
 	}
@@ -133,7 +133,7 @@ func TestTeardownAfterAbnormalEnd(t *testing.T) {
 				if err != nil {
 					select {
 					case err := <-done:
-						return false, fmt.Errorf("helper exited before writing pids (%v):\n%s", err, out.String())
+						return false, fmt.Errorf("helper exited before writing pids (%w):\n%s", err, out.String())
 					default:
 						return false, testenv.Pendingf("no pid file")
 					}

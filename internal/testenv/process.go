@@ -122,11 +122,6 @@ func (p *process) stop(grace time.Duration) error {
 // pid is the process id, which is also its process group id.
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
-// rss reads the resident set size of the process from /proc.
-func (p *process) rss() (int64, error) {
-	return ProcessRSS(p.pid())
-}
-
 // ProcessRSS reads the resident set size, in bytes, of a process from
 // /proc (Linux only).
 func ProcessRSS(pid int) (int64, error) {

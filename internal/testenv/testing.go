@@ -127,7 +127,7 @@ func WaitFor(ctx context.Context, timeout time.Duration, cond func(ctx context.C
 	// The last reason is kept whatever ended the wait: a request cut short
 	// by the deadline ends it with the client's error, not the poll's.
 	if err != nil && last != nil {
-		return fmt.Errorf("%w; still %v", err, last)
+		return fmt.Errorf("%w; still %v", err, last) //nolint:errorlint // The reason only: an ended wait must not read as Pending to an outer one.
 	}
 	return err
 }

@@ -33,7 +33,7 @@ func waitForObject[T client.Object](ctx context.Context, c *Cluster, obj T, list
 	if err != nil {
 		return fmt.Errorf("cluster %s: cannot create a watching client: %w", c.Name, err)
 	}
-	var last error = Pendingf("%s not seen yet", obj.GetName())
+	last := Pendingf("%s not seen yet", obj.GetName())
 	for ctx.Err() == nil {
 		// Without a resource version a watch starts with the object's
 		// current state, so a new one after a closed one misses nothing
@@ -51,7 +51,7 @@ func waitForObject[T client.Object](ctx context.Context, c *Cluster, obj T, list
 			return err
 		}
 	}
-	return fmt.Errorf("%w; still %v", ctx.Err(), last)
+	return fmt.Errorf("%w; still %v", ctx.Err(), last) //nolint:errorlint // The reason only: an ended wait must not read as Pending to an outer one.
 }
 
 // untilCond reads w until cond holds (true), cond fails, or w ends (false,

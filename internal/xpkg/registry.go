@@ -77,7 +77,7 @@ func ExtractEntrypoint(ref, out string) error {
 	}
 	want := cfg.Config.Entrypoint[0][1:]
 	fs := mutate.Extract(img)
-	defer fs.Close() //nolint:errcheck // Read only.
+	defer fs.Close() // Read only.
 	tr := tar.NewReader(fs)
 	for {
 		h, err := tr.Next()
@@ -95,7 +95,7 @@ func ExtractEntrypoint(ref, out string) error {
 			return err
 		}
 		if _, err := io.Copy(f, tr); err != nil { //nolint:gosec // Our own images.
-			f.Close() //nolint:errcheck,gosec // Already failing.
+			f.Close() //nolint:gosec // Already failing.
 			return err
 		}
 		return f.Close()

@@ -105,7 +105,7 @@ func Build(cli string, p Package, out string) error {
 		if err := tarball.WriteToFile(tarFile, ref, img); err != nil {
 			return fmt.Errorf("writing the runtime image of %s: %w", p.Name, err)
 		}
-		defer os.Remove(tarFile) //nolint:errcheck // A build leftover.
+		defer os.Remove(tarFile) // A build leftover.
 		args = append(args, "--embed-runtime-image-tarball="+tarFile)
 	}
 	cmd := exec.Command(cli, args...)
