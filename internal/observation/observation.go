@@ -34,7 +34,7 @@ type room struct {
 	crowded  bool
 }
 
-func (r *room) add(n *corev1.Node, owner string, domain bool) {
+func (r *room) add(res corev1.ResourceList, owner string, domain bool) {
 	r.ready++
 	switch {
 	case owner == "":
@@ -45,16 +45,28 @@ func (r *room) add(n *corev1.Node, owner string, domain bool) {
 		r.occupant = owner
 	}
 	if owner == "" || domain {
-		r.allocatable = addExtended(r.allocatable, n)
+		r.allocatable = Sum(r.allocatable, res)
 	}
 }
 
-// addExtended adds a node's extended resources to sum.
-func addExtended(sum corev1.ResourceList, n *corev1.Node) corev1.ResourceList {
+// extendedOf is a node's allocatable extended resources, nil if none.
+func extendedOf(n *corev1.Node) corev1.ResourceList {
+	var out corev1.ResourceList
 	for name, q := range n.Status.Allocatable {
-		if !Extended(name) || q.IsZero() {
-			continue
+		if Extended(name) && !q.IsZero() {
+			if out == nil {
+				out = corev1.ResourceList{}
+			}
+			out[name] = q
 		}
+	}
+	return out
+}
+
+// Sum adds more to sum, which it makes when nil and more has anything,
+// and returns it.
+func Sum(sum, more corev1.ResourceList) corev1.ResourceList {
+	for name, q := range more {
 		if sum == nil {
 			sum = corev1.ResourceList{}
 		}
@@ -102,16 +114,16 @@ func Of(nodes []corev1.Node, pods []corev1.Pod, keys []string) v1alpha1.TargetCl
 		if !Schedulable(n) {
 			continue
 		}
-		owner := busy[n.Name]
-		total.add(n, owner, false)
-		if res := addExtended(nil, n); owner != "" && owner != crowded && res != nil {
+		owner, res := busy[n.Name], extendedOf(n)
+		total.add(res, owner, false)
+		if owner != "" && owner != crowded && res != nil {
 			o := occupants[owner]
 			if o == nil {
 				o = &v1alpha1.Occupant{LeaderWorkerSet: owner}
 				occupants[owner] = o
 			}
 			o.Nodes++
-			o.Allocatable = addExtended(o.Allocatable, n)
+			o.Allocatable = Sum(o.Allocatable, res)
 		}
 		for _, k := range keys {
 			v, ok := n.Labels[k]
@@ -123,7 +135,7 @@ func Of(nodes []corev1.Node, pods []corev1.Pod, keys []string) v1alpha1.TargetCl
 				d = &room{}
 				domains[domainKey{k, v}] = d
 			}
-			d.add(n, owner, true)
+			d.add(res, owner, true)
 		}
 	}
 	st.ReadyNodes, st.FreeNodes, st.Allocatable = total.ready, total.free, total.allocatable

@@ -90,16 +90,8 @@ func Capacity(o Observed, d Demand) *int32 {
 	case len(d.Resources) > 0:
 		have := o.Room.Allocatable.DeepCopy()
 		for _, oc := range o.Room.Occupants {
-			if oc.LeaderWorkerSet != d.Owner {
-				continue
-			}
-			if have == nil {
-				have = corev1.ResourceList{}
-			}
-			for name, q := range oc.Allocatable {
-				sum := have[name]
-				sum.Add(q)
-				have[name] = sum
+			if oc.LeaderWorkerSet == d.Owner {
+				have = observation.Sum(have, oc.Allocatable)
 			}
 		}
 		fits = fitResources(have, d.Resources)
