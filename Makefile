@@ -30,7 +30,7 @@ generate: $(BIN)/angryjet
 	cd apis && $(GO) generate -tags generate .
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 
 # golangci-lint (.golangci.yml), built from its own module so that its
 # dependencies stay out of go.mod; go build makes this a no-op when current.
@@ -40,12 +40,14 @@ lint:
 	$(LINT) run ./...
 
 # The linter, then every test, with the Crossplane binaries and the
-# packages they install; fuzz targets get a short run. Its budget is a count of inputs, not a
+# packages they install: the e2e tag adds the tests that start clusters
+# (internal/e2e and the real-cluster tests beside the code); fuzz targets
+# get a short run. Its budget is a count of inputs, not a
 # duration: Go 1.26's fuzzing coordinator can fail a target with a bare
 # "context deadline exceeded" when a duration runs out under load
 # (golang/go#75804, fixed in Go 1.27); a count has no deadline to race.
 test: controlplane packages lint
-	KUBEBUILDER_ASSETS=$(BIN)/k8s $(GO) test -timeout 20m ./...
+	KUBEBUILDER_ASSETS=$(BIN)/k8s $(GO) test -tags e2e -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=2000x
 
 FUZZTIME ?= 2m

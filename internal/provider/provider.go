@@ -56,6 +56,10 @@ type Options struct {
 	// RenderVersion renders at another render version than render.Version:
 	// a provider upgrade, played by tests, is a restart with another one.
 	RenderVersion int `kong:"-"`
+	// InProcess lets Run run again in one process after a stop, as tests
+	// restart the provider mid-rollout the way a crash would: controller
+	// names, unique per process, are then not checked.
+	InProcess bool `kong:"-"`
 }
 
 // Run runs the provider against the control-plane cluster of cfg until ctx
@@ -91,9 +95,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		Cache:                  cache.Options{SyncPeriod: &o.Sync},
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress: o.HealthProbeBindAddress,
-		// Run may run again in one process, after a stop: tests restart
-		// the provider mid-rollout, as a crash would.
-		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Controller:             ctrlconfig.Controller{SkipNameValidation: ptr.To(o.InProcess)},
 	})
 	if err != nil {
 		return fmt.Errorf("cannot create controller manager: %w", err)

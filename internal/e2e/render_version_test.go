@@ -1,4 +1,6 @@
-package provider_test
+//go:build e2e
+
+package e2e
 
 import (
 	"context"

@@ -1,4 +1,6 @@
-package provider_test
+//go:build e2e
+
+package e2e
 
 import (
 	"context"
@@ -99,7 +101,7 @@ func (e *env) runAt(t testing.TB, renderVersion int) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, ObserveInterval: observeInterval, ChangeBatchPeriod: 50 * time.Millisecond, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard, RenderVersion: renderVersion})
+		done <- provider.Run(ctx, e.cp.Config, provider.Options{Poll: time.Minute, Sync: time.Hour, MaxReconcileRate: 100, TargetQPS: 500, TargetBurst: 1000, StatusInterval: 2 * time.Second, ObserveInterval: observeInterval, ChangeBatchPeriod: 50 * time.Millisecond, MetricsBindAddress: e.metrics, HealthProbeBindAddress: "0", LogOutput: io.Discard, RenderVersion: renderVersion, InProcess: true})
 	}()
 	return sync.OnceFunc(func() {
 		cancel()
