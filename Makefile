@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/bin
 
 include cluster/controlplane.mk
 
-.PHONY: all build generate test fuzz bench vet lint run down render crossplane validate packages
+.PHONY: all build generate test fuzz bench peer bench-peer vet lint run down render crossplane validate packages
 
 all: build
 
@@ -58,6 +58,20 @@ fuzz:
 
 bench:
 	$(GO) test ./internal/function -run '^$$' -bench . -benchmem -benchtime=300ms
+
+# Upstream LeaderWorkerSet's manager, a benchmark peer only: built from a
+# checkout of its source (LWS_UPSTREAM, tag v0.10.0) as its own Makefile
+# builds it, inside that checkout and its module; nothing here imports it.
+# The peer benchmarks read its CRDs and webhooks from the same checkout.
+LWS_UPSTREAM_VERSION ?= v0.10.0
+LWS_VERSION_PKG = sigs.k8s.io/lws/pkg/version
+peer:
+	@test -n "$(LWS_UPSTREAM)" || { echo 'set LWS_UPSTREAM to a checkout of kubernetes-sigs/lws $(LWS_UPSTREAM_VERSION)'; exit 1; }
+	cd "$(LWS_UPSTREAM)" && $(GO) build -ldflags "-X '$(LWS_VERSION_PKG).GitVersion=$(LWS_UPSTREAM_VERSION)' -X '$(LWS_VERSION_PKG).BuildDate=$$(date -u +%Y-%m-%dT%H:%M:%SZ)'" -o $(BIN)/peer/lws-manager ./cmd
+
+# Ours against upstream in one run (BENCHMARKS.md, "Upstream as a peer").
+bench-peer: controlplane packages peer
+	KUBEBUILDER_ASSETS=$(BIN)/k8s LWS_UPSTREAM="$(LWS_UPSTREAM)" $(GO) test -tags e2e ./internal/e2e -run '^$$' -bench BenchmarkPeer -benchtime=1x -count=3 -timeout 60m
 
 # Crossplane core (the render engine) and CLI, built from wrapper modules
 # because the module proxy refuses `go install` for them. Like the control

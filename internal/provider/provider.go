@@ -49,7 +49,7 @@ type Options struct {
 	TargetBurst            int           `default:"400" help:"Burst above --target-qps allowed to each target cluster."`
 	StatusInterval         time.Duration `default:"2s" help:"Shortest time between status writes of a managed resource that change only its group counts; conditions are written at once."`
 	ObserveInterval        time.Duration `default:"5s" help:"How often each target cluster's TargetCluster (reachability and room for groups) is observed; it is written only when it changed, so at most once per interval."`
-	ChangeBatchPeriod      time.Duration `default:"50ms" help:"A change in a target cluster reconciles its managed resource at once; changes that follow within this period share one reconcile at its end. 0 reconciles at every change."`
+	ChangeBatchPeriod      time.Duration `default:"50ms" help:"A change in a target cluster reconciles its managed resource at once; changes that follow within this period share one reconcile at its end, except a restarted container, which never waits. 0 reconciles at every change."`
 
 	// LogOutput receives the logs; standard error when nil.
 	LogOutput io.Writer `kong:"-"`

@@ -99,10 +99,14 @@ func Decide(pod *corev1.Pod, g Group) Outcome {
 // triggered: a restarted container in a running or pending pod, or a pod
 // being deleted. Failed and succeeded pods do not count their restarts.
 func triggered(pod *corev1.Pod) bool {
-	if pod.DeletionTimestamp != nil {
-		return true
-	}
-	if pod.Status.Phase != corev1.PodRunning && pod.Status.Phase != corev1.PodPending {
+	return pod.DeletionTimestamp != nil || ContainerRestarted(pod)
+}
+
+// ContainerRestarted: a container or init container of a running or
+// pending pod that is not being deleted has restarted, the trigger a
+// kubelet reports.
+func ContainerRestarted(pod *corev1.Pod) bool {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning && pod.Status.Phase != corev1.PodPending {
 		return false
 	}
 	for _, cs := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses} {

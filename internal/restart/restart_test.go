@@ -149,6 +149,33 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestContainerRestarted(t *testing.T) {
+	deleting := pod("lws-0-1", "w", nil, corev1.PodRunning, 1)
+	deleting.DeletionTimestamp = &metav1.Time{}
+	initRestarted := pod("lws-0-1", "w", nil, corev1.PodPending, 0)
+	initRestarted.Status.InitContainerStatuses = []corev1.ContainerStatus{{RestartCount: 2}}
+	cases := map[string]struct {
+		pod  corev1.Pod
+		want bool
+	}{
+		"RunningContainerRestarted": {pod: pod("lws-0-1", "w", nil, corev1.PodRunning, 1), want: true},
+		"InitContainerRestarted":    {pod: initRestarted, want: true},
+		"NeverRestarted":            {pod: pod("lws-0-1", "w", nil, corev1.PodRunning, 0)},
+		// Its restarts are history: a failed pod's group is not urgent.
+		"FailedPod": {pod: pod("lws-0-1", "w", nil, corev1.PodFailed, 3)},
+		// A pod being deleted triggers a restart, but not as a restarted
+		// container: it goes with its group's teardown too.
+		"BeingDeleted": {pod: deleting},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := ContainerRestarted(&tc.pod); got != tc.want {
+				t.Errorf("ContainerRestarted(...) = %t, want %t", got, tc.want)
+			}
+		})
+	}
+}
+
 func pointers(pods []corev1.Pod) []*corev1.Pod {
 	out := make([]*corev1.Pod, len(pods))
 	for i := range pods {

@@ -126,6 +126,20 @@ func eachAtOnce(objs []client.Object, f func(client.Object) error) error {
 // `statefulSets` StatefulSets matching selector with every replica ready and
 // updated, at most 5 minutes.
 func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector labels.Selector, pods, statefulSets int, start func(context.Context) error) (ReadyTimes, error) {
+	return timeTo(ctx, c, namespace, selector, PodReady, pods, statefulSets, start)
+}
+
+// TimeToUpdate is TimeToReady for a change of running pods, such as a
+// rolling update: it waits until `pods` pods matching selector are ready
+// and updated, and does not look at StatefulSets, whose counts describe
+// every step rather than the end.
+func TimeToUpdate(ctx context.Context, c *Cluster, namespace string, selector labels.Selector, pods int, updated func(*corev1.Pod) bool, start func(context.Context) error) (time.Duration, error) {
+	r, err := timeTo(ctx, c, namespace, selector, func(p *corev1.Pod) bool { return PodReady(p) && updated(p) }, pods, 0, start)
+	return r.Pods, err
+}
+
+// timeTo is TimeToReady with ready deciding which pods count.
+func timeTo(ctx context.Context, c *Cluster, namespace string, selector labels.Selector, ready func(*corev1.Pod) bool, pods, statefulSets int, start func(context.Context) error) (ReadyTimes, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	var (
@@ -137,6 +151,9 @@ func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector lab
 		stsDone   = make(chan struct{})
 		began     time.Time
 	)
+	if statefulSets == 0 {
+		close(stsDone)
+	}
 	factory := informers.NewSharedInformerFactoryWithOptions(c.Clientset, 0, informers.WithNamespace(namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector.String() }))
 	onPod := func(obj any) {
@@ -146,7 +163,7 @@ func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector lab
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		readyPods[p.Name] = p.DeletionTimestamp == nil && PodReady(p)
+		readyPods[p.Name] = p.DeletionTimestamp == nil && ready(p)
 		if res.Pods == 0 && countTrue(readyPods) == pods {
 			res.Pods = time.Since(began)
 			close(podsDone)
@@ -161,7 +178,7 @@ func TimeToReady(ctx context.Context, c *Cluster, namespace string, selector lab
 		defer mu.Unlock()
 		readySts[s.Name] = s.Spec.Replicas != nil && s.Status.ReadyReplicas == *s.Spec.Replicas &&
 			s.Status.UpdatedReplicas == *s.Spec.Replicas && s.Status.ObservedGeneration == s.Generation
-		if res.StatefulSets == 0 && countTrue(readySts) == statefulSets {
+		if statefulSets > 0 && res.StatefulSets == 0 && countTrue(readySts) == statefulSets {
 			res.StatefulSets = time.Since(began)
 			close(stsDone)
 		}

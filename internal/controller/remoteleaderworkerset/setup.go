@@ -11,6 +11,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -24,6 +25,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
+	"github.com/lws-crossplane/lws-crossplane/internal/restart"
 )
 
 // indexTarget indexes managed resources by the LeaderWorkerSet they run in
@@ -71,6 +73,11 @@ func NewEnqueuer(reader client.Reader, batch time.Duration) *Enqueuer {
 
 // Changed reports a change of a remote object in the cluster of a provider
 // config. Objects without the LeaderWorkerSet name label are not ours.
+//
+// A restarted container is urgent: its group is recreated by the
+// reconcile it triggers, which does not wait for the batch of changes the
+// group's last start may still be making (a group that has just become
+// ready changes for tens of milliseconds more).
 func (e *Enqueuer) Changed(ctx context.Context, config clusters.Key, obj client.Object) {
 	name := obj.GetLabels()[lws.LabelName]
 	if name == "" {
@@ -81,10 +88,12 @@ func (e *Enqueuer) Changed(ctx context.Context, config clusters.Key, obj client.
 	if err := e.reader.List(ctx, &l, client.MatchingFields{indexTarget: t.String()}); err != nil {
 		return // The poll interval is the safety net.
 	}
+	pod, isPod := obj.(*corev1.Pod)
+	urgent := isPod && restart.ContainerRestarted(pod)
 	now := time.Now()
 	for i := range l.Items {
 		mr := &l.Items[i]
-		if d := e.batch.delay(client.ObjectKeyFromObject(mr), now); d == 0 || !e.After(mr, d) {
+		if d := e.batch.delay(client.ObjectKeyFromObject(mr), now); urgent || d == 0 || !e.After(mr, d) {
 			e.events <- ctrlevent.GenericEvent{Object: mr}
 		}
 	}
