@@ -6,7 +6,7 @@ BIN     := $(CURDIR)/bin
 
 include cluster/controlplane.mk
 
-.PHONY: all build generate test fuzz bench peer bench-peer vet lint run down render crossplane validate packages
+.PHONY: all build generate test fuzz fuzz-long bench peer bench-peer vet lint run down render crossplane validate packages
 
 all: build
 
@@ -55,6 +55,11 @@ fuzz:
 	$(GO) test ./internal/lws -run '^$$' -fuzz FuzzDefaultAndValidate -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/podmeta -run '^$$' -fuzz FuzzMutate -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/compose -run '^$$' -fuzz FuzzPlan -fuzztime $(FUZZTIME)
+
+# Ten million inputs a target, for the record in BENCHMARKS.md ("Fuzzing"),
+# not for CI: hours on two cores.
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=10000000x
 
 bench:
 	$(GO) test ./internal/function -run '^$$' -bench . -benchmem -benchtime=300ms

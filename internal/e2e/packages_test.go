@@ -88,6 +88,25 @@ func TestPackagesFromLocalRegistry(t *testing.T) {
 		}
 	})
 
+	// The credentials the provider, the function and core were given
+	// (kubeconfigs of every cluster, the packages' serving keys) appear in
+	// none of their log lines, through crashes, edits and failovers.
+	t.Run("NoSecretsInLogs", func(t *testing.T) {
+		logs, err := x.LogFiles()
+		must(t, err)
+		var secrets []secret
+		for _, c := range []*testenv.Cluster{e.cp, e.target, second} {
+			secrets = append(secrets, kubeconfigSecrets(t, c.Name, c.Kubeconfig)...)
+		}
+		secrets = append(secrets, fileSecrets(t, filepath.Join(x.PackageLogs, "*", "tls", "tls.key"))...)
+		found, err := loggedSecrets(logs, secrets)
+		must(t, err)
+		for _, f := range found {
+			t.Error(f)
+		}
+		t.Logf("%d logs scanned for %d secrets", len(logs), len(secrets))
+	})
+
 	t.Run("DeletionCleansBothClusters", func(t *testing.T) {
 		must(t, e.cp.Client.Delete(ctx, claim("packaged", "")))
 		testenv.Eventually(t, 2*time.Minute, "no pods left", func(context.Context) (bool, error) {

@@ -160,14 +160,25 @@ func (x *Crossplane) KillPackage(pkg string) error {
 	return x.runtime.Kill(pkg)
 }
 
+// LogFiles are the logs of core, its runs before a restart included, and
+// of the package runtime's processes.
+func (x *Crossplane) LogFiles() ([]string, error) {
+	core, err := filepath.Glob(strings.TrimSuffix(x.process.logPath, ".log") + "*.log")
+	if err != nil || x.PackageLogs == "" {
+		return core, err
+	}
+	packages, err := filepath.Glob(filepath.Join(x.PackageLogs, "*.log"))
+	return append(core, packages...), err
+}
+
 // RestartCore kills core outright and starts it again, as a crashed pod
 // restarts: its work queues, caches and circuit breakers start empty. The
-// log of the run killed is kept as crossplane.previous.log.
+// log of the run killed is kept (keepLog).
 func (x *Crossplane) RestartCore() error {
 	if err := x.process.stop(0); err != nil {
 		return err
 	}
-	if err := os.Rename(x.process.logPath, strings.TrimSuffix(x.process.logPath, ".log")+".previous.log"); err != nil {
+	if err := x.process.keepLog(); err != nil {
 		return err
 	}
 	p, err := x.core()

@@ -220,6 +220,9 @@ func (r *packageRuntime) run(rev pkgv1.PackageRevisionWithRuntime, rp *runtimePr
 		if time.Now().Before(restartAt) {
 			return &crashLoop{until: restartAt, log: p.logPath}
 		}
+		if err := p.keepLog(); err != nil {
+			return err
+		}
 	}
 	p, err := startProcess(rev.GetName(), filepath.Join(rp.dir, "runtime"), args(rev, rp.port, filepath.Join(rp.dir, "tls")),
 		[]string{"KUBECONFIG=" + r.c.KubeconfigPath}, r.dir)

@@ -181,3 +181,16 @@ func (p *process) logTail(n int) string {
 	}
 	return string(bytes.Join(lines, []byte("\n")))
 }
+
+// keepLog moves the log of a process that ended aside, as
+// <name>.previous-<n>.log, so that the next run of the component, which
+// writes <name>.log afresh, does not lose it.
+func (p *process) keepLog() error {
+	base := strings.TrimSuffix(p.logPath, ".log")
+	for n := 1; ; n++ {
+		kept := fmt.Sprintf("%s.previous-%d.log", base, n)
+		if _, err := os.Stat(kept); errors.Is(err, os.ErrNotExist) {
+			return os.Rename(p.logPath, kept)
+		}
+	}
+}
