@@ -15,6 +15,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -63,7 +64,7 @@ func UpstreamAssets() (src, manager string, err error) {
 // manager as one of c's processes (leader election and its own certificate
 // management off, client rate limits its defaults), and its webhooks at
 // the manager's loopback address with a certificate of c's CA. It returns
-// once a server-side dry run of a LeaderWorkerSet passes the webhooks.
+// once its webhooks and controllers are at work (upstreamReady).
 func StartUpstreamLWS(ctx context.Context, c *Cluster, src, manager string) error {
 	// Established before the manager starts: its controllers would
 	// otherwise wait ten seconds to watch them.
@@ -123,7 +124,7 @@ func upstreamReady(ctx context.Context, c *Cluster, p *process) error {
 		if exited, werr := p.exited(); exited {
 			return false, fmt.Errorf("upstream's manager exited (%w); log tail:\n%s", werr, p.logTail(20))
 		}
-		if err := c.Client.Create(ctx, probe); err != nil {
+		if err := c.Client.Create(ctx, probe); err != nil && !kerrors.IsAlreadyExists(err) {
 			return false, Pendingf("a LeaderWorkerSet not admitted yet: %v", err)
 		}
 		return true, nil
