@@ -41,18 +41,42 @@ func packagesDir(t testing.TB) string {
 // pools.
 func packagedEnv(t testing.TB, pools []nodeagent.Pool, labels v1alpha1.WorkerLabelsPolicy) (*env, *testenv.Cluster, *testenv.Crossplane) {
 	t.Helper()
+	e, targets, x := packagedClusters(t, 2, testenv.Options{
+		NodeAgent:                 nodeagent.Config{Pools: pools},
+		MutatingAdmissionPolicies: labels == v1alpha1.WorkerLabelsAdmissionPolicy,
+	})
+	e.useWorkerLabels(t, labels, targets)
+	return e, targets[1], x
+}
+
+// targetNames name the target clusters of packagedClusters, and their
+// ClusterProviderConfigs.
+var targetNames = []string{"default", "second", "third"}
+
+// packagedClusters is the product installed from its packages with n
+// target clusters of options target, reached by the provider configs
+// targetNames[:n]; the first is e.target. Their worker-labels policy is
+// the default, Auto.
+func packagedClusters(t testing.TB, n int, target testenv.Options) (*env, []*testenv.Cluster, *testenv.Crossplane) {
+	t.Helper()
 	dir := packagesDir(t)
 	scheme := testenv.DefaultScheme()
 	must(t, apis.AddToScheme(scheme))
-	cp := testenv.Start(t, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, Scheme: scheme})
-	policies := labels == v1alpha1.WorkerLabelsAdmissionPolicy
-	e := &env{cp: cp, target: testenv.Start(t, testenv.Options{Name: "target", NodeAgent: nodeagent.Config{Pools: pools}, MutatingAdmissionPolicies: policies})}
-	second := testenv.Start(t, testenv.Options{Name: "second", NodeAgent: nodeagent.Config{Pools: pools}, MutatingAdmissionPolicies: policies})
-	x := testenv.StartCrossplane(t, cp, testenv.CrossplaneOptions{Packages: dir})
-	e.addConfig(t, "default", e.target)
-	e.addConfig(t, "second", second)
-	e.useWorkerLabels(t, labels, []*testenv.Cluster{e.target, second})
-	return e, second, x
+	e := &env{cp: testenv.Start(t, testenv.Options{Name: "control-plane", WithoutScheduler: true, WithoutNodeAgent: true, Scheme: scheme})}
+	targets := make([]*testenv.Cluster, n)
+	for i := range targets {
+		target.Name = targetNames[i]
+		if i == 0 {
+			target.Name = "target"
+		}
+		targets[i] = testenv.Start(t, target)
+	}
+	e.target = targets[0]
+	x := testenv.StartCrossplane(t, e.cp, testenv.CrossplaneOptions{Packages: dir})
+	for i, c := range targets {
+		e.addConfig(t, targetNames[i], c)
+	}
+	return e, targets, x
 }
 
 // TestPackagesFromLocalRegistry installs the product as a platform team

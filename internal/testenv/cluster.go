@@ -116,7 +116,10 @@ type Cluster struct {
 
 	mu    sync.Mutex
 	procs []*process // in start order
-	// scheduler starts kube-scheduler, again with RestartScheduler.
+	// apiServer starts etcd and kube-apiserver, again with
+	// RestartAPIServer; scheduler starts kube-scheduler, again with
+	// RestartScheduler.
+	apiServer func(context.Context) error
 	scheduler func() (*process, error)
 	stopped   bool
 	stopErr   error

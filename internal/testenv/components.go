@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,11 +60,12 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 	}
 	clientURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPeer)
-	etcd, err := startProcess(ComponentEtcd, filepath.Join(opts.AssetsDir, binEtcd), []string{
+	etcdArgs := []string{
 		"--name=" + opts.Name,
 		"--data-dir=" + etcdDir,
 		// Durability is pointless for throw-away clusters and fsync is
-		// the slowest thing etcd does.
+		// the slowest thing etcd does. A SIGKILLed etcd loses nothing
+		// either way: its writes are in the page cache.
 		"--unsafe-no-fsync=true",
 		"--listen-client-urls=" + clientURL,
 		"--advertise-client-urls=" + clientURL,
@@ -71,14 +73,7 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 		"--initial-advertise-peer-urls=" + peerURL,
 		"--initial-cluster=" + opts.Name + "=" + peerURL,
 		"--log-level=warn",
-	}, opts.Env[ComponentEtcd], c.Dir)
-	if err != nil {
-		return "", err
 	}
-	if err := c.addProcess(etcd); err != nil {
-		return "", err
-	}
-
 	args := []string{
 		"--etcd-servers=" + clientURL,
 		"--bind-address=127.0.0.1",
@@ -106,14 +101,7 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 	if opts.MutatingAdmissionPolicies {
 		args = append(args, "--runtime-config=admissionregistration.k8s.io/v1beta1=true")
 	}
-	apiserver, err := startProcess(ComponentAPIServer, filepath.Join(opts.AssetsDir, binAPIServer),
-		append(args, opts.APIServerFlags...), opts.Env[ComponentAPIServer], c.Dir)
-	if err != nil {
-		return "", err
-	}
-	if err := c.addProcess(apiserver); err != nil {
-		return "", err
-	}
+	args = append(args, opts.APIServerFlags...)
 
 	server := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 	probe, err := newCredentials(pk, opts.Name, server, "readiness-probe")
@@ -124,24 +112,83 @@ func (c *Cluster) tryStartAPIServer(ctx context.Context, pk *pki, opts Options, 
 	if err != nil {
 		return "", fmt.Errorf("creating readiness client: %w", err)
 	}
-	err = wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
-		for _, p := range []*process{etcd, apiserver} {
-			if exited, werr := p.exited(); exited {
-				return false, fmt.Errorf("%s %w (attempt %d, %w); log tail:\n%s", p.name, errExitedEarly, attempt+1, werr, p.logTail(20))
-			}
+	// The same ports and data each time, so that clients, watches and
+	// kubeconfigs carry on across RestartAPIServer.
+	c.apiServer = func(ctx context.Context) error {
+		etcd, err := startProcess(ComponentEtcd, filepath.Join(opts.AssetsDir, binEtcd), etcdArgs, opts.Env[ComponentEtcd], c.Dir)
+		if err != nil {
+			return err
 		}
-		status := 0
-		res := cs.Discovery().RESTClient().Get().AbsPath("/readyz").Timeout(time.Second).Do(ctx).StatusCode(&status)
-		return res.Error() == nil && status == http.StatusOK, nil
-	})
-	if err != nil {
-		// Clean up this attempt so that a retry starts from scratch.
-		_ = apiserver.stop(time.Second)
-		_ = etcd.stop(time.Second)
-		c.removeProcesses(etcd, apiserver)
-		return "", fmt.Errorf("waiting for kube-apiserver /readyz: %w", err)
+		if err := c.addProcess(etcd); err != nil {
+			return err
+		}
+		apiserver, err := startProcess(ComponentAPIServer, filepath.Join(opts.AssetsDir, binAPIServer), args, opts.Env[ComponentAPIServer], c.Dir)
+		if err != nil {
+			return err
+		}
+		if err := c.addProcess(apiserver); err != nil {
+			return err
+		}
+		err = wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
+			for _, p := range []*process{etcd, apiserver} {
+				if exited, werr := p.exited(); exited {
+					return false, fmt.Errorf("%s %w (attempt %d, %w); log tail:\n%s", p.name, errExitedEarly, attempt+1, werr, p.logTail(20))
+				}
+			}
+			status := 0
+			res := cs.Discovery().RESTClient().Get().AbsPath("/readyz").Timeout(time.Second).Do(ctx).StatusCode(&status)
+			return res.Error() == nil && status == http.StatusOK, nil
+		})
+		if err != nil {
+			// Clean up this attempt so that a retry starts from scratch.
+			_ = apiserver.stop(time.Second)
+			_ = etcd.stop(time.Second)
+			c.removeProcesses(etcd, apiserver)
+			return fmt.Errorf("waiting for kube-apiserver /readyz: %w", err)
+		}
+		return nil
+	}
+	if err := c.apiServer(ctx); err != nil {
+		return "", err
 	}
 	return server, nil
+}
+
+// RestartAPIServer kills etcd and kube-apiserver outright, as a crashed
+// node would, and starts them again on the same ports and data; it returns
+// once the API server is ready. The logs of the runs killed are kept
+// (keepLog).
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	olds := c.processesNamed(ComponentAPIServer, ComponentEtcd)
+	if len(olds) != 2 || c.apiServer == nil {
+		return errors.New("the cluster runs no API server")
+	}
+	for _, p := range olds {
+		if err := p.stop(0); err != nil {
+			return err
+		}
+		if err := p.keepLog(); err != nil {
+			return err
+		}
+	}
+	c.removeProcesses(olds...)
+	if err := c.apiServer(ctx); err != nil {
+		return fmt.Errorf("restarting the API server of cluster %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// processesNamed are the running components of the given names.
+func (c *Cluster) processesNamed(names ...string) []*process {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ps []*process
+	for _, p := range c.procs {
+		if slices.Contains(names, p.name) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 func (c *Cluster) removeProcesses(ps ...*process) {
@@ -256,21 +303,14 @@ leaderElection:
 // cache corrupted ("Pod updated on a different node than previously added
 // to"), and leave a pod recreated meanwhile unscheduled until it restarts.
 func (c *Cluster) RestartScheduler() error {
-	c.mu.Lock()
-	var old *process
-	for _, p := range c.procs {
-		if p.name == ComponentScheduler {
-			old = p
-		}
-	}
-	c.mu.Unlock()
-	if old == nil || c.scheduler == nil {
+	olds := c.processesNamed(ComponentScheduler)
+	if len(olds) == 0 || c.scheduler == nil {
 		return errors.New("the cluster runs no scheduler")
 	}
-	if err := old.stop(2 * time.Second); err != nil {
+	if err := olds[0].stop(2 * time.Second); err != nil {
 		return err
 	}
-	c.removeProcesses(old)
+	c.removeProcesses(olds[0])
 	_, err := c.scheduler()
 	return err
 }

@@ -15,10 +15,13 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/nodeagent"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
@@ -227,4 +230,50 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestRestartAPIServerKeepsData kills etcd and the API server of a cluster
+// and starts them again: objects written before are there, the clients and
+// kubeconfig made at start-up work unchanged, and the controller manager
+// reconnects (a Deployment created after the restart gets its ReplicaSet).
+func TestRestartAPIServerKeepsData(t *testing.T) {
+	c := testenv.Start(t, testenv.Options{Name: "restart", WithoutNodeAgent: true})
+	ctx := ctxFor(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before", Namespace: "default"}}
+	if err := c.Client.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	pids := c.ProcessIDs()
+
+	if err := c.RestartAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{testenv.ComponentEtcd, testenv.ComponentAPIServer} {
+		if c.ProcessIDs()[name] == pids[name] {
+			t.Errorf("%s still runs as pid %d", name, pids[name])
+		}
+	}
+	if err := c.Client.Get(ctx, client.ObjectKeyFromObject(cm), cm); err != nil {
+		t.Errorf("the ConfigMap written before the restart: %v", err)
+	}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "after", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "after"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "after"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "image"}}},
+			},
+		},
+	}
+	if err := c.Client.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, "the controller manager to create the Deployment's ReplicaSet", func(ctx context.Context) (bool, error) {
+		var rs appsv1.ReplicaSetList
+		if err := c.Client.List(ctx, &rs, client.InNamespace("default")); err != nil {
+			return false, err
+		}
+		return len(rs.Items) == 1, nil
+	})
 }
