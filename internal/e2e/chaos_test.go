@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +71,7 @@ func TestChaos(t *testing.T) {
 	faults := map[chaos.Kind]int{}
 	for i, s := range schedule {
 		time.Sleep(s.Wait) // the schedule's pace, not a wait for a condition
+		t.Logf("%s step %d: %s", time.Now().Format("15:04:05.000"), i, s)
 		if err := r.step(ctx, t, s); err != nil {
 			t.Fatalf("seed %d, step %d (%s): %v", seed, i, s, err)
 		}
@@ -85,9 +88,41 @@ func TestChaos(t *testing.T) {
 	if len(violations) > 0 {
 		t.Logf("reproduce: CHAOS_SEED=%d CHAOS_STEPS=%d go test -tags e2e ./internal/e2e -run '^TestChaos$'", seed, len(schedule))
 	}
-	t.Logf("chaos: seed %d, %d steps in %s (%s), converged %s after the last; at worst %d groups unavailable; new generations by cause %v",
+	opened, triggers := breakerOpen(t, x)
+	t.Logf("chaos: seed %d, %d steps in %s (%s), converged %s after the last; at worst %d groups unavailable; new generations by cause %v; core reconciled the composite %d times with its circuit breaker open (triggered by %v)",
 		seed, len(schedule), last.Sub(began).Round(time.Second), kindCounts(faults), converged.Sub(last).Round(100*time.Millisecond),
-		checker.Worst, checker.Generations)
+		checker.Worst, checker.Generations, opened, triggers)
+}
+
+// triggeredBy is the source core names when it finds a composite
+// resource's circuit breaker open.
+var triggeredBy = regexp.MustCompile(`triggered-by"?[:=] ?"?([^",}]*)`)
+
+// breakerOpen counts the reconciles core logged with a composite
+// resource's circuit breaker open, over all its runs, and the sources
+// it named.
+func breakerOpen(t testing.TB, x *testenv.Crossplane) (int, map[string]int) {
+	t.Helper()
+	logs, err := x.LogFiles()
+	must(t, err)
+	n, sources := 0, map[string]int{}
+	for _, path := range logs {
+		if !strings.HasPrefix(filepath.Base(path), testenv.ComponentCrossplane) {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		must(t, err)
+		for _, line := range strings.Split(string(data), "\n") {
+			if !strings.Contains(line, "Circuit breaker is open") {
+				continue
+			}
+			n++
+			if m := triggeredBy.FindStringSubmatch(line); m != nil {
+				sources[m[1]]++
+			}
+		}
+	}
+	return n, sources
 }
 
 func envInt(t testing.TB, name string, def int) int {
