@@ -89,6 +89,9 @@ func Validate(name string, annotations map[string]string, s *v1alpha1.LeaderWork
 			}
 		}
 	}
+	if _, err := GangOf(annotations); err != nil {
+		errs.add(field.NewPath("metadata", "annotations").Key(AnnotationGangScheduling), "%s", err)
+	}
 	surge := validateRollingUpdate(&errs, s.RolloutStrategy.RollingUpdateConfiguration, replicas)
 	validateSubGroups(&errs, annotations, s.LeaderWorkerTemplate.SubGroupPolicy, size)
 	validateNameBudget(&errs, name, replicas, surge, size)
