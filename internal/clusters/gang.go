@@ -69,6 +69,12 @@ func (c *Connection) gang(want lws.GangScheduler) (lws.GangScheduler, error) {
 	if err != nil {
 		return "", err
 	}
+	return resolveGang(want, workload, volcano)
+}
+
+// resolveGang is the gang scheduler for want in a cluster that serves the
+// Workload API or Volcano's PodGroup, or both, or neither.
+func resolveGang(want lws.GangScheduler, workload, volcano bool) (lws.GangScheduler, error) {
 	switch {
 	case want == lws.GangWorkload && !workload:
 		return "", fmt.Errorf("%w: the cluster serves no %s", ErrNoGangScheduler, workloadAPI)
