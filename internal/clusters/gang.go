@@ -47,7 +47,7 @@ func (m *Manager) Gang(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) 
 	if err != nil {
 		return "", err
 	}
-	got, err := c.gang(want)
+	got, err := c.gang(want, m.opts.PolicyInterval)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", c.key, err)
 	}
@@ -59,17 +59,31 @@ func (m *Manager) Gang(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) 
 	return got, nil
 }
 
-// gang resolves want from what the cluster serves.
-func (c *Connection) gang(want lws.GangScheduler) (lws.GangScheduler, error) {
-	workload, err := c.serves(workloadKind)
-	if err != nil {
-		return "", err
+// gangAPIs are the gang APIs a cluster was found to serve, and when.
+type gangAPIs struct {
+	workload, volcano bool
+	at                time.Time
+}
+
+// gang resolves want from what the cluster serves, as discovered at most
+// interval ago: a kind the cluster does not serve costs a full discovery
+// on every lookup, and a gang-scheduled LeaderWorkerSet looks on every
+// reconcile.
+func (c *Connection) gang(want lws.GangScheduler, interval time.Duration) (lws.GangScheduler, error) {
+	apis := c.gangAPIs.Load()
+	if apis == nil || time.Since(apis.at) >= interval {
+		workload, err := c.serves(workloadKind)
+		if err != nil {
+			return "", err
+		}
+		volcano, err := c.serves(volcanoKind)
+		if err != nil {
+			return "", err
+		}
+		apis = &gangAPIs{workload: workload, volcano: volcano, at: time.Now()}
+		c.gangAPIs.Store(apis)
 	}
-	volcano, err := c.serves(volcanoKind)
-	if err != nil {
-		return "", err
-	}
-	return resolveGang(want, workload, volcano)
+	return resolveGang(want, apis.workload, apis.volcano)
 }
 
 // resolveGang is the gang scheduler for want in a cluster that serves the
