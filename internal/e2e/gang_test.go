@@ -92,6 +92,7 @@ func TestGangSchedulingByWorkload(t *testing.T) {
 	t.Run("WholeGroupStartsWhenRoomAppears", func(t *testing.T) {
 		must(t, e.target.Client.Delete(ctx, blocker))
 		e.groupsReady(t, mr, 1, 90*time.Second)
+		e.groupBound(t, mr, 8)
 		e.linkedToWorkload(t, mr)
 	})
 
@@ -102,6 +103,7 @@ func TestGangSchedulingByWorkload(t *testing.T) {
 		got.Spec.ForProvider = managed(t, gangSample("gang", "image:v2", 8, lws.GangAuto)).Spec.ForProvider
 		must(t, e.cp.Client.Update(ctx, got))
 		e.groupsReady(t, got, 1, 2*time.Minute)
+		e.groupBound(t, got, 8)
 		e.linkedToWorkload(t, got)
 		testenv.Eventually(t, 30*time.Second, "the old revision's Workload collected with its leader", func(ctx context.Context) (bool, error) {
 			err := e.target.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: lws.GangName("gang", 0, old)}, &schedulingv1alpha1.Workload{})
@@ -123,7 +125,24 @@ func TestGangSchedulingByWorkload(t *testing.T) {
 			return p.UID != leader.UID, testenv.Pendingf("leader %s", p.UID)
 		})
 		e.groupsReady(t, got, 1, 2*time.Minute)
+		e.groupBound(t, got, 8)
 		e.linkedToWorkload(t, got)
+	})
+}
+
+// groupBound waits until the one group of a LeaderWorkerSet has all of its
+// pods bound, none of them being deleted, on its current revision.
+func (e *env) groupBound(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet, size int) {
+	t.Helper()
+	p := mr.Spec.ForProvider
+	testenv.Eventually(t, time.Minute, fmt.Sprintf("%d pods of %s bound", size, p.Name), func(context.Context) (bool, error) {
+		bound := 0
+		for _, pod := range e.pods(t, p.Name) {
+			if pod.DeletionTimestamp == nil && pod.Spec.NodeName != "" && pod.Labels[lws.LabelRevisionKey] == p.Revision.Key {
+				bound++
+			}
+		}
+		return bound == size, testenv.Pendingf("%d bound", bound)
 	})
 }
 
