@@ -204,6 +204,11 @@ func TestValidate(t *testing.T) {
 			args:   args{name: "a", annotations: map[string]string{AnnotationGangScheduling: "volcano"}, spec: valid()},
 			want:   `metadata.annotations[lws.crossplane.io/gang-scheduling]: must be one of Auto, Workload or Volcano, not "volcano"`,
 		},
+		"GangSchedulingWithExclusivePlacement": {
+			reason: "Exclusive placement creates workers once their leader is scheduled, and a gang schedules its leader only with its workers: the group would never start.",
+			args:   args{name: "a", annotations: map[string]string{AnnotationGangScheduling: "Auto", AnnotationExclusiveTopology: "zone"}, spec: valid()},
+			want:   "metadata.annotations[lws.crossplane.io/gang-scheduling]: cannot be combined with leaderworkerset.sigs.k8s.io/exclusive-topology: its pods are placed after others are scheduled, which a gang waits for",
+		},
 		"GangSchedulerWorkload": {
 			reason: "Workload is one of the gang schedulers.",
 			args:   args{name: "a", annotations: map[string]string{AnnotationGangScheduling: "Workload"}, spec: valid()},
