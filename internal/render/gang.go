@@ -49,9 +49,8 @@ func (in Input) gangLabels(group int) map[string]string {
 }
 
 // gangPodAnnotations are the gang annotations of a group's pods: which gang
-// scheduler carries them (the worker-index admission policy's sibling, the
-// leaders' workload reference policy, matches on it), and Volcano's group
-// name.
+// scheduler carries them, which the leaders' workload admission policy
+// matches on, and Volcano's group name.
 func (in Input) gangPodAnnotations(group int) map[string]string {
 	switch in.Gang {
 	case lws.GangWorkload:
