@@ -265,3 +265,45 @@ func volcanoPodGroupCRD() *apiextensionsv1.CustomResourceDefinition {
 		},
 	}
 }
+
+// TestGangClaimThroughCrossplane: a claim asking for gang scheduling, over
+// a cluster that gang-schedules by the Workload API and one that cannot,
+// through the real Crossplane core: the annotation reaches the managed
+// resources, the first cluster runs its group with a Workload, and the
+// second's refusal, naming it, shows in the claim's status.
+func TestGangClaimThroughCrossplane(t *testing.T) {
+	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true}.WithGangScheduling())
+	second := testenv.Start(t, testenv.Options{Name: "second"})
+	e.addConfig(t, "second", second)
+	e.installCrossplane(t)
+	ctx := context.Background()
+
+	c := claim("gang", "image:v1")
+	c.SetAnnotations(map[string]string{lws.AnnotationGangScheduling: string(lws.GangAuto)})
+	must(t, unstructured.SetNestedField(c.Object, int64(2), "spec", "replicas"))
+	must(t, e.cp.Client.Create(ctx, c))
+	e.claimStatus(t, "gang", "one group ready in default, second refused by name", func(status map[string]any, _ map[string]map[string]any) error {
+		clusters, _ := status["clusters"].([]any)
+		got := map[string]map[string]any{}
+		for _, x := range clusters {
+			if m, ok := x.(map[string]any); ok {
+				got[fmt.Sprint(m["name"])] = m
+			}
+		}
+		if got["default"]["readyReplicas"] != int64(1) {
+			return fmt.Errorf("default: %v", got["default"])
+		}
+		if msg := fmt.Sprint(got["second"]["message"]); got["second"]["synced"] != "False" || !strings.Contains(msg, "second") || !strings.Contains(msg, "cannot gang-schedule") {
+			return fmt.Errorf("second: %v", got["second"])
+		}
+		return nil
+	})
+	var ws schedulingv1alpha1.WorkloadList
+	must(t, e.target.Client.List(ctx, &ws, client.InNamespace("default"), client.MatchingLabels{lws.LabelName: "gang"}))
+	if len(ws.Items) != 1 {
+		t.Errorf("Workloads in default: %d, want 1", len(ws.Items))
+	}
+	if ps := pods(t, second, "gang"); len(ps) != 0 {
+		t.Errorf("%d pods in second, which cannot gang-schedule", len(ps))
+	}
+}
