@@ -84,6 +84,9 @@ func (u *UpCmd) Run(cli *CLI) error {
 		if localenv.AdmissionPolicyTargets[name] {
 			labels = "  (workerLabels: AdmissionPolicy)"
 		}
+		if localenv.GangTargets[name] {
+			labels += "  (gang scheduling: Workload API)"
+		}
 		fmt.Printf("  %-14s KUBECONFIG=%s%s\n", name, kc, labels)
 	}
 	pkgs, err := env.Packages(ctx)

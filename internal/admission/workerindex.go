@@ -1,7 +1,9 @@
-// Package admission renders the MutatingAdmissionPolicy that labels worker
-// pods with their worker-index as they are created, in target clusters
-// whose provider config asks for it (ProviderConfigSpec.WorkerLabels). It
-// is pure: the provider applies what it returns.
+// Package admission renders the MutatingAdmissionPolicies the provider
+// keeps in target clusters: the one that labels worker pods with their
+// worker-index as they are created, where the provider config asks for it
+// (ProviderConfigSpec.WorkerLabels), and the one that links gang-scheduled
+// leaders to their group's Workload (LeaderWorkloadPolicy). It is pure: the
+// provider applies what it returns.
 //
 // Upstream LeaderWorkerSet sets worker-index in its pod webhook; our target
 // clusters run nothing of ours, so by default the provider patches each
@@ -49,38 +51,50 @@ const setWorkerIndex = `Object{metadata: Object.metadata{labels: {"` + lws.Label
 // labels from the provider. Its failure policy is Ignore: a worker the
 // policy fails on is created unlabelled, and the provider patches it.
 func WorkerIndexPolicy(version string) (policy, binding *unstructured.Unstructured) {
+	return mutatingPolicy(version, PolicyName, "Ignore",
+		[]any{
+			requirement(lws.LabelGroupKey, "Exists"),
+			requirement(labelPodIndex, "Exists"),
+			requirement(lws.LabelWorkerIndex, "DoesNotExist"),
+		}, nil, setWorkerIndex)
+}
+
+// mutatingPolicy renders a MutatingAdmissionPolicy on pods being created
+// that match selector and conditions, applying expression, and its binding
+// of the same name.
+func mutatingPolicy(version, name, failurePolicy string, selector, conditions []any, expression string) (policy, binding *unstructured.Unstructured) {
 	apiVersion := Group + "/" + version
+	spec := map[string]any{
+		"failurePolicy":      failurePolicy,
+		"reinvocationPolicy": "Never",
+		"matchConstraints": map[string]any{
+			"resourceRules": []any{map[string]any{
+				"apiGroups":   []any{""},
+				"apiVersions": []any{"v1"},
+				"operations":  []any{"CREATE"},
+				"resources":   []any{"pods"},
+			}},
+			"objectSelector": map[string]any{"matchExpressions": selector},
+		},
+		"mutations": []any{map[string]any{
+			"patchType":          "ApplyConfiguration",
+			"applyConfiguration": map[string]any{"expression": expression},
+		}},
+	}
+	if len(conditions) > 0 {
+		spec["matchConditions"] = conditions
+	}
 	policy = &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": apiVersion,
 		"kind":       "MutatingAdmissionPolicy",
-		"metadata":   map[string]any{"name": PolicyName},
-		"spec": map[string]any{
-			"failurePolicy":      "Ignore",
-			"reinvocationPolicy": "Never",
-			"matchConstraints": map[string]any{
-				"resourceRules": []any{map[string]any{
-					"apiGroups":   []any{""},
-					"apiVersions": []any{"v1"},
-					"operations":  []any{"CREATE"},
-					"resources":   []any{"pods"},
-				}},
-				"objectSelector": map[string]any{"matchExpressions": []any{
-					requirement(lws.LabelGroupKey, "Exists"),
-					requirement(labelPodIndex, "Exists"),
-					requirement(lws.LabelWorkerIndex, "DoesNotExist"),
-				}},
-			},
-			"mutations": []any{map[string]any{
-				"patchType":          "ApplyConfiguration",
-				"applyConfiguration": map[string]any{"expression": setWorkerIndex},
-			}},
-		},
+		"metadata":   map[string]any{"name": name},
+		"spec":       spec,
 	}}
 	binding = &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": apiVersion,
 		"kind":       "MutatingAdmissionPolicyBinding",
-		"metadata":   map[string]any{"name": PolicyName},
-		"spec":       map[string]any{"policyName": PolicyName},
+		"metadata":   map[string]any{"name": name},
+		"spec":       map[string]any{"policyName": name},
 	}}
 	return policy, binding
 }

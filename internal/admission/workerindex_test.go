@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"strings"
 	"testing"
 
 	admissionv1beta1 "k8s.io/api/admissionregistration/v1beta1"
@@ -57,5 +58,60 @@ func TestWorkerIndexPolicyMatchesWorkersOnly(t *testing.T) {
 				t.Errorf("selector %s matches %v: %t, want %t", sel, tc.labels, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestLeaderWorkloadPolicyDecodesStrictly: as the worker-index policy's.
+func TestLeaderWorkloadPolicyDecodesStrictly(t *testing.T) {
+	policy, binding := LeaderWorkloadPolicy("v1beta1")
+	var p admissionv1beta1.MutatingAdmissionPolicy
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(policy.Object, &p, true); err != nil {
+		t.Fatalf("policy: %v", err)
+	}
+	var b admissionv1beta1.MutatingAdmissionPolicyBinding
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(binding.Object, &b, true); err != nil {
+		t.Fatalf("binding: %v", err)
+	}
+	if b.Spec.PolicyName != p.Name || p.Name != WorkloadPolicyName {
+		t.Errorf("binding names policy %q, policy is %q, want %q", b.Spec.PolicyName, p.Name, WorkloadPolicyName)
+	}
+	if p.Spec.FailurePolicy == nil || *p.Spec.FailurePolicy != admissionv1beta1.Fail {
+		t.Errorf("failure policy %v, want Fail: a leader admitted without its reference would run outside its gang", p.Spec.FailurePolicy)
+	}
+}
+
+// TestLeaderWorkloadPolicyMatchesLeadersOnly: the selector lets through
+// leaders being created by their StatefulSet, and neither workers nor pods
+// of no StatefulSet; the match condition then keeps those asking for a
+// Workload (the end-to-end test runs it on an API server).
+func TestLeaderWorkloadPolicyMatchesLeadersOnly(t *testing.T) {
+	policy, _ := LeaderWorkloadPolicy("v1beta1")
+	var p admissionv1beta1.MutatingAdmissionPolicy
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(policy.Object, &p); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(p.Spec.MatchConstraints.ObjectSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		labels labels.Set
+		want   bool
+	}{
+		"a leader being created":  {labels.Set{lws.LabelName: "lws", lws.LabelWorkerIndex: "0", labelPodIndex: "3"}, true},
+		"a worker being created":  {labels.Set{lws.LabelName: "lws", lws.LabelGroupKey: "k", labelPodIndex: "3"}, false},
+		"a labelled worker":       {labels.Set{lws.LabelName: "lws", lws.LabelWorkerIndex: "3", labelPodIndex: "3"}, false},
+		"a leader of no ordinal":  {labels.Set{lws.LabelName: "lws", lws.LabelWorkerIndex: "0"}, false},
+		"a pod of another object": {labels.Set{lws.LabelWorkerIndex: "0", labelPodIndex: "3"}, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := sel.Matches(tc.labels); got != tc.want {
+				t.Errorf("selector %s matches %v: %t, want %t", sel, tc.labels, got, tc.want)
+			}
+		})
+	}
+	if len(p.Spec.MatchConditions) != 1 || !strings.Contains(p.Spec.MatchConditions[0].Expression, string(lws.GangWorkload)) {
+		t.Errorf("match conditions %+v, want one on the %s annotation", p.Spec.MatchConditions, lws.AnnotationGangScheduling)
 	}
 }

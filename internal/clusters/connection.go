@@ -72,6 +72,11 @@ type Connection struct {
 	stopped atomic.Bool
 	// watchErr is the last error of any informer's list or watch.
 	watchErr atomic.Pointer[watchError]
+	// workloadPolicyKept is when the leaders' workload admission policy was
+	// last found or made intact (UnixNano), 0 never (Manager.Gang).
+	workloadPolicyKept atomic.Int64
+	// gangAPIs are the gang APIs last discovered (Manager.Gang).
+	gangAPIs atomic.Pointer[gangAPIs]
 	// probeErr is the result of the last health probe, nil if it passed.
 	// Reflectors retry refused connections silently, so only a probe
 	// notices a cluster that went away.

@@ -51,9 +51,11 @@ type Options struct {
 	// HealthInterval is how often an established connection probes its
 	// API server, for Connection.Health.
 	HealthInterval time.Duration
-	// PolicyInterval is how often the worker-index admission policy of a
-	// connection that uses it is looked at, and repaired if missing or
-	// changed; also how soon a failed attempt is tried again.
+	// PolicyInterval is how often the worker-index admission policy and
+	// the leaders' workload policy of a connection that uses them are
+	// looked at, and repaired if missing or changed (also how soon a failed
+	// attempt is tried again), and how often the gang APIs a cluster serves
+	// are discovered again (Gang).
 	PolicyInterval time.Duration
 	// UserAgent of the provider's requests in target clusters.
 	UserAgent string

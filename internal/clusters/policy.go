@@ -34,7 +34,7 @@ func (m *Manager) WorkerIndexPolicy(ctx context.Context, k Key) (again time.Dura
 	if err != nil {
 		return m.opts.PolicyInterval, fmt.Errorf("cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", admission.PolicyName, err)
 	}
-	applied, err := keepWorkerIndexPolicy(ctx, c)
+	applied, err := keepPolicy(ctx, c, admission.WorkerIndexPolicy)
 	if err != nil {
 		return m.opts.PolicyInterval, fmt.Errorf("%s: cannot keep MutatingAdmissionPolicy %s, so workers are labelled by patch: %w", c.key, admission.PolicyName, err)
 	}
@@ -44,10 +44,10 @@ func (m *Manager) WorkerIndexPolicy(ctx context.Context, k Key) (again time.Dura
 	return m.opts.PolicyInterval, nil
 }
 
-// keepWorkerIndexPolicy applies the policy and its binding, at the most
-// stable version the cluster serves, where the cluster does not hold them
-// as rendered.
-func keepWorkerIndexPolicy(ctx context.Context, c *Connection) (applied bool, err error) {
+// keepPolicy applies a policy and its binding, rendered at the most stable
+// version the cluster serves, where the cluster does not hold them as
+// rendered.
+func keepPolicy(ctx context.Context, c *Connection, render func(version string) (policy, binding *unstructured.Unstructured)) (applied bool, err error) {
 	gk := schema.GroupKind{Group: admission.Group, Kind: "MutatingAdmissionPolicy"}
 	mapping, err := c.cluster.GetRESTMapper().RESTMapping(gk, admission.Versions...)
 	if meta.IsNoMatchError(err) {
@@ -56,7 +56,7 @@ func keepWorkerIndexPolicy(ctx context.Context, c *Connection) (applied bool, er
 	if err != nil {
 		return false, fmt.Errorf("cannot find the MutatingAdmissionPolicy API: %w", err)
 	}
-	policy, binding := admission.WorkerIndexPolicy(mapping.GroupVersionKind.Version)
+	policy, binding := render(mapping.GroupVersionKind.Version)
 	for _, obj := range []*unstructured.Unstructured{policy, binding} {
 		kind := obj.GetKind()
 		intact, err := holds(ctx, c.cluster.GetAPIReader(), obj)

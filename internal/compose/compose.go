@@ -115,11 +115,12 @@ func target(l LeaderWorkerSet, spec *v1alpha1.LeaderWorkerSetSpec, sh placement.
 
 // userKeys drops the metadata that Crossplane and kubectl keep on claims and
 // composite resources; the rest is the user's, and is propagated to the
-// StatefulSets as upstream propagates an LWS's own metadata.
+// StatefulSets as upstream propagates an LWS's own metadata. Our own
+// annotation for users (gang scheduling) is kept.
 func userKeys(m map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range m {
-		if strings.Contains(k, "crossplane.io/") || strings.HasPrefix(k, "kubectl.kubernetes.io/") {
+		if k != lws.AnnotationGangScheduling && (strings.Contains(k, "crossplane.io/") || strings.HasPrefix(k, "kubectl.kubernetes.io/")) {
 			continue
 		}
 		out[k] = v

@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
 func TestPlanGroupRestart(t *testing.T) {
@@ -60,5 +61,20 @@ func TestPlanGroupRestart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUserKeys: what of a claim's annotations each cluster's managed
+// resource carries.
+func TestUserKeys(t *testing.T) {
+	in := map[string]string{
+		"crossplane.io/composition-resource-name":        "x",
+		"kubectl.kubernetes.io/last-applied":             "{}",
+		"leaderworkerset.sigs.k8s.io/exclusive-topology": "zone",
+		lws.AnnotationGangScheduling:                     "Auto",
+	}
+	want := map[string]string{"leaderworkerset.sigs.k8s.io/exclusive-topology": "zone", lws.AnnotationGangScheduling: "Auto"}
+	if diff := cmp.Diff(want, userKeys(in)); diff != "" {
+		t.Errorf("Crossplane's and kubectl's keys are dropped; the user's, and our gang-scheduling annotation, kept: -want +got:\n%s", diff)
 	}
 }

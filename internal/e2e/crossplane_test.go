@@ -104,6 +104,15 @@ func startWithCrossplane(t testing.TB) (*env, *testenv.Cluster) {
 	e := start(t)
 	second := testenv.Start(t, testenv.Options{Name: "second"})
 	e.addConfig(t, "second", second)
+	e.installCrossplane(t)
+	return e, second
+}
+
+// installCrossplane runs the real Crossplane core in the control plane,
+// with the Configuration package's XRDs and Compositions, calling our
+// composition function in this process.
+func (e *env) installCrossplane(t testing.TB) {
+	t.Helper()
 	e.crossplane = testenv.StartCrossplane(t, e.cp, testenv.CrossplaneOptions{Functions: map[string]fnv1.FunctionRunnerServiceServer{
 		"lws-crossplane-function-lws": function.New(logging.NewNopLogger()),
 	}})
@@ -112,7 +121,6 @@ func startWithCrossplane(t testing.TB) (*env, *testenv.Cluster) {
 		"../../package/configuration/definition-xleaderworkersets.yaml",
 		"../../package/configuration/composition-leaderworkerset.yaml",
 		"../../package/configuration/composition-leaderworkerset-legacy.yaml"))
-	return e, second
 }
 
 // TestClaimThroughCrossplane runs the whole product: the real Crossplane

@@ -27,10 +27,11 @@ import (
 // cluster: worker StatefulSets, revisions and their pruning after a
 // rollout, the per-group Services and leader EndpointSlices of
 // UniquePerReplica, the nodes of exclusive placement, the worker-index
-// admission policy, a group restart, deletion, and a missing namespace
-// created and deleted with its LeaderWorkerSet.
+// admission policy, a group restart, deletion, a missing namespace
+// created and deleted with its LeaderWorkerSet, and gang scheduling by the
+// Workload API (its admission policy, and a Workload per group).
 func TestLeastPrivilegeIdentity(t *testing.T) {
-	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true, NodeAgent: nodeagent.Config{Pools: nodeagent.DefaultPools()}})
+	e := startWith(t, testenv.Options{Name: "target", MutatingAdmissionPolicies: true, NodeAgent: nodeagent.Config{Pools: nodeagent.DefaultPools()}}.WithGangScheduling())
 	ctx := context.Background()
 	testenv.Eventually(t, 30*time.Second, "namespace kube-system", func(ctx context.Context) (bool, error) {
 		err := e.target.Client.Get(ctx, client.ObjectKey{Name: "kube-system"}, &corev1.Namespace{})
@@ -108,4 +109,11 @@ func TestLeastPrivilegeIdentity(t *testing.T) {
 	e.groupsReady(t, own, 1, time.Minute)
 	must(t, e.cp.Client.Delete(ctx, own))
 	namespaceGone(t, e.target, "team-r")
+
+	gang := gangSample("restricted-gang", "image:v1", 2, lws.GangWorkload)
+	gang.Spec.Placement = &v1alpha1.Placement{Clusters: []v1alpha1.ClusterTarget{{Name: "restricted"}}}
+	gmr := managed(t, gang)
+	must(t, e.cp.Client.Create(ctx, gmr))
+	e.groupsReady(t, gmr, 1, time.Minute)
+	e.groupBound(t, gmr, 2)
 }

@@ -20,6 +20,8 @@ type index struct {
 	groups map[string][]*corev1.Pod
 	// owned holds the pods by the UID of their controller.
 	owned map[types.UID][]*corev1.Pod
+	// gangs holds the gang objects by name.
+	gangs map[string]*metav1.PartialObjectMetadata
 }
 
 // reindex indexes s as it is now. Compute calls it first, so that a State
@@ -30,6 +32,10 @@ func (s *State) reindex() {
 		workers: make(map[string]*appsv1.StatefulSet, len(s.Workers)),
 		groups:  map[string][]*corev1.Pod{},
 		owned:   map[types.UID][]*corev1.Pod{},
+		gangs:   make(map[string]*metav1.PartialObjectMetadata, len(s.Gangs)),
+	}
+	for i := range s.Gangs {
+		ix.gangs[s.Gangs[i].Name] = &s.Gangs[i]
 	}
 	for i := range s.Pods {
 		p := &s.Pods[i]

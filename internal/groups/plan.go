@@ -72,6 +72,13 @@ type Plan struct {
 	Prune []*appsv1.ControllerRevision
 	// StaleWorkers are worker StatefulSets of replaced leaders, to delete.
 	StaleWorkers []*appsv1.StatefulSet
+	// Gangs are gang objects to create (gang.go), after deleting
+	// StaleGangs, those of replaced leaders.
+	Gangs      []GangObject
+	StaleGangs []*metav1.PartialObjectMetadata
+	// Readmit are gated leaders admitted without their gang's workload
+	// reference, to delete so that their StatefulSet creates them again.
+	Readmit []*corev1.Pod
 
 	// Events describe the changes; StatusEvent, when set, the status.
 	Events      []Event
@@ -109,7 +116,8 @@ func (p *Plan) Ready(wasReady bool) bool { return p.Available || (wasReady && p.
 func (p *Plan) Changes() bool {
 	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.Workers) > 0 ||
 		len(p.EndpointSlices) > 0 || len(p.EndpointSliceUpdates) > 0 ||
-		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0 || len(p.StaleWorkers) > 0
+		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0 || len(p.StaleWorkers) > 0 ||
+		len(p.Gangs) > 0 || len(p.StaleGangs) > 0 || len(p.Readmit) > 0
 }
 
 // Compute plans a cluster. conditions are the LeaderWorkerSet conditions

@@ -24,6 +24,9 @@ func (p *Plan) pod(s *State, revs revisions, r *restarts, pod *corev1.Pod) error
 		// identified; the rollout replaces it.
 		return nil
 	}
+	if isLeader(pod) && p.admittedOutsideGang(rev.in, pod) {
+		return nil
+	}
 	if pod.DeletionTimestamp == nil && (gated(pod) || !labelled(pod)) {
 		labels, annotations, err := rev.in.PodIdentity(pod)
 		if err != nil {
@@ -78,6 +81,9 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 		p.Services = append(p.Services, svc)
 	}
 	p.leaderEndpoints(s, in, group, leader)
+	if err := p.gang(s, in, group, leader); err != nil {
+		return err
+	}
 	if in.Size() < 2 {
 		return nil
 	}

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,6 +32,13 @@ type Simulation struct {
 	// Nil runs every pod on a node of its own, which is its own domain of
 	// every topology key the pod's exclusive placement names.
 	Schedule func(*corev1.Pod) string
+
+	// GangObjects are the gang objects created, as planned.
+	GangObjects []GangObject
+	// WithoutAdmissionPolicy creates leaders as a cluster would before the
+	// leaders' workload admission policy takes effect: without their
+	// workload reference.
+	WithoutAdmissionPolicy bool
 }
 
 // NewSimulation is an empty cluster for the managed resource's parameters.
@@ -84,8 +92,12 @@ func (c *Simulation) Apply(p *Plan) {
 			c.addPod(c.podFrom(w.Spec.Template, w.Name+"-"+strconv.Itoa(j), w.Spec.ServiceName, j, controllerRef(w)))
 		}
 	}
+	c.applyGangs(p)
 	for _, id := range p.Identities {
 		pod := c.Pod(id.Pod.Name)
+		if pod == nil {
+			continue // Readmitted.
+		}
 		for k, v := range id.Labels {
 			pod.Labels[k] = v
 		}
@@ -173,5 +185,43 @@ func (c *Simulation) podFrom(t corev1.PodTemplateSpec, name, subdomain string, o
 	pod.Spec.Hostname, pod.Spec.Subdomain = name, subdomain
 	pod.OwnerReferences = []metav1.OwnerReference{owner}
 	pod.Status.Phase = corev1.PodPending
+	c.admit(&pod)
 	return pod
+}
+
+// admit plays the leaders' workload admission policy
+// (admission.LeaderWorkloadPolicy), from the same labels.
+func (c *Simulation) admit(pod *corev1.Pod) {
+	if c.WithoutAdmissionPolicy || pod.Annotations[lws.AnnotationGangScheduling] != string(lws.GangWorkload) ||
+		pod.Labels[lws.LabelWorkerIndex] != "0" || pod.Spec.WorkloadRef != nil {
+		return
+	}
+	pod.Spec.WorkloadRef = &corev1.WorkloadReference{
+		Name:     pod.Labels[lws.LabelName] + "-" + pod.Labels[render.LabelPodIndex] + "-" + pod.Labels[lws.LabelRevisionKey],
+		PodGroup: render.GangPodGroup,
+	}
+}
+
+// applyGangs deletes stale gang objects and creates planned ones, and
+// deletes readmitted leaders, which the leader StatefulSet creates again.
+func (c *Simulation) applyGangs(p *Plan) {
+	for _, stale := range p.StaleGangs {
+		c.Gangs = slices.DeleteFunc(c.Gangs, func(o metav1.PartialObjectMetadata) bool { return o.UID == stale.UID })
+		c.GangObjects = slices.DeleteFunc(c.GangObjects, func(o GangObject) bool { return o.GetUID() == stale.UID })
+	}
+	for _, o := range p.Gangs {
+		o = o.DeepCopyObject().(GangObject)
+		o.SetUID(types.UID(o.GetName() + "-" + string(o.GetOwnerReferences()[0].UID)))
+		c.GangObjects = append(c.GangObjects, o)
+		c.Gangs = append(c.Gangs, metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: o.GetObjectKind().GroupVersionKind().GroupVersion().String(), Kind: o.GetObjectKind().GroupVersionKind().Kind},
+			ObjectMeta: metav1.ObjectMeta{Name: o.GetName(), Namespace: o.GetNamespace(), UID: o.GetUID(), Labels: o.GetLabels(), OwnerReferences: o.GetOwnerReferences()}})
+	}
+	if len(p.Readmit) == 0 {
+		return
+	}
+	for _, leader := range p.Readmit {
+		c.Pods = slices.DeleteFunc(c.Pods, func(pod corev1.Pod) bool { return pod.UID == leader.UID })
+	}
+	c.pods = map[string]int{}
+	c.syncLeaderPods()
 }

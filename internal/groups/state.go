@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
@@ -43,6 +44,12 @@ type State struct {
 	// namespace that carry a subgroup key, under subgroup exclusive
 	// placement: subgroups keep out of their domains.
 	OtherSubGroupPods []corev1.Pod
+
+	// Gang is the gang scheduler of the groups in this cluster, resolved by
+	// the provider (render.Input.Gang), and Gangs the gang objects of that
+	// kind carrying the LeaderWorkerSet's name label.
+	Gang  lws.GangScheduler
+	Gangs []metav1.PartialObjectMetadata
 
 	// History is the group restarts reported so far, from the managed
 	// resource's status.atProvider.groupRestarts.
@@ -73,6 +80,7 @@ func (s *State) revisions() (revisions, error) {
 			return err
 		}
 		in.RenderVersion = s.renderVersion()
+		in.Gang = s.Gang
 		out[key] = &template{key: key, in: in}
 		return nil
 	}

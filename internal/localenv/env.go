@@ -30,6 +30,11 @@ var (
 	// provider configs label workers by the policy (workerLabels
 	// AdmissionPolicy); the others by patch, so both ways run.
 	AdmissionPolicyTargets = map[string]bool{"eu-west": true}
+	// GangTargets serve the Workload API and gang-schedule its groups
+	// (testenv.Options.WithGangScheduling), where
+	// examples/gang-scheduling.yaml is placed; it needs an admission
+	// policy target.
+	GangTargets = map[string]bool{"eu-west": true}
 )
 
 // Env is a running local environment.
@@ -79,7 +84,11 @@ func Up(ctx context.Context, dir, packageFiles string) (_ *Env, err error) {
 		return e, fmt.Errorf("cannot start the control-plane cluster: %w", err)
 	}
 	for _, name := range Targets {
-		c, err := testenv.StartLocal(ctx, dir, testenv.Options{Name: name, NodeAgent: nodeagent.Config{Pools: pools(name)}, MutatingAdmissionPolicies: AdmissionPolicyTargets[name]})
+		opts := testenv.Options{Name: name, NodeAgent: nodeagent.Config{Pools: pools(name)}, MutatingAdmissionPolicies: AdmissionPolicyTargets[name]}
+		if GangTargets[name] {
+			opts = opts.WithGangScheduling()
+		}
+		c, err := testenv.StartLocal(ctx, dir, opts)
 		if err != nil {
 			return e, fmt.Errorf("cannot start cluster %s: %w", name, err)
 		}

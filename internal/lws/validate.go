@@ -89,12 +89,34 @@ func Validate(name string, annotations map[string]string, s *v1alpha1.LeaderWork
 			}
 		}
 	}
+	validateGang(&errs, annotations)
 	surge := validateRollingUpdate(&errs, s.RolloutStrategy.RollingUpdateConfiguration, replicas)
 	validateSubGroups(&errs, annotations, s.LeaderWorkerTemplate.SubGroupPolicy, size)
 	validateNameBudget(&errs, name, replicas, surge, size)
 	validatePlacement(&errs, s.Placement, replicas)
 	validateGroupRestart(&errs, s.GroupRestart)
 	return errs.err()
+}
+
+// validateGang checks the gang scheduler, and that nothing holds part of
+// a group back until another part is scheduled: exclusive placement creates
+// workers once their leader has a node, and places subgroups one anchor at
+// a time, while a gang admits none of its pods until all can be placed.
+// (startupPolicy LeaderReady gangs the leader alone, render.gangMinCount.)
+func validateGang(errs *FieldErrors, annotations map[string]string) {
+	path := field.NewPath("metadata", "annotations").Key(AnnotationGangScheduling)
+	g, err := GangOf(annotations)
+	if err != nil {
+		errs.add(path, "%s", err)
+	}
+	if g == "" {
+		return
+	}
+	for _, key := range []string{AnnotationExclusiveTopology, AnnotationSubGroupExclusiveTopology} {
+		if annotations[key] != "" {
+			errs.add(path, "cannot be combined with %s: its pods are placed after others are scheduled, which a gang waits for", key)
+		}
+	}
 }
 
 // validateGroupRestart checks the backoff and budget of group recreations.

@@ -199,6 +199,20 @@ func TestValidate(t *testing.T) {
 			args:   args{name: "a", annotations: map[string]string{AnnotationExclusiveTopology: "not a key"}, spec: valid()},
 			want:   "metadata.annotations[leaderworkerset.sigs.k8s.io/exclusive-topology]: must be a node label key: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
 		},
+		"GangSchedulerUnknown": {
+			reason: "A gang scheduler the provider does not know would otherwise be ignored, and groups scheduled pod by pod.",
+			args:   args{name: "a", annotations: map[string]string{AnnotationGangScheduling: "volcano"}, spec: valid()},
+			want:   `metadata.annotations[lws.crossplane.io/gang-scheduling]: must be one of Auto, Workload or Volcano, not "volcano"`,
+		},
+		"GangSchedulingWithExclusivePlacement": {
+			reason: "Exclusive placement creates workers once their leader is scheduled, and a gang schedules its leader only with its workers: the group would never start.",
+			args:   args{name: "a", annotations: map[string]string{AnnotationGangScheduling: "Auto", AnnotationExclusiveTopology: "zone"}, spec: valid()},
+			want:   "metadata.annotations[lws.crossplane.io/gang-scheduling]: cannot be combined with leaderworkerset.sigs.k8s.io/exclusive-topology: its pods are placed after others are scheduled, which a gang waits for",
+		},
+		"GangSchedulerWorkload": {
+			reason: "Workload is one of the gang schedulers.",
+			args:   args{name: "a", annotations: map[string]string{AnnotationGangScheduling: "Workload"}, spec: valid()},
+		},
 		"NameTooLongLws410": {
 			reason: "lws#410: a 52-character name makes worker pods' controller-revision-hash label longer than 63.",
 			args:   args{name: strings.Repeat("a", 52), spec: valid()},

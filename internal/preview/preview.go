@@ -20,6 +20,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/function"
 	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/kube"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
 // ClusterObject is an object and the target cluster it goes to.
@@ -57,7 +58,8 @@ func Composed(obj map[string]any) ([]ClusterObject, error) {
 // Objects returns the Kubernetes objects a claim or composite resource runs
 // as in each target cluster, as the provider plans them for an empty cluster
 // whose pods all start (groups.Simulation): the template revision, the
-// leader StatefulSet, the Services and every group's worker StatefulSet.
+// leader StatefulSet, the Services, every group's worker StatefulSet and,
+// with gang scheduling, its gang object (Auto shown as the Workload API).
 // Exclusive placement's nodeSelector on workers depends on where the leader
 // is scheduled, so it does not show here.
 func Objects(obj map[string]any) ([]ClusterObject, error) {
@@ -72,6 +74,9 @@ func Objects(obj map[string]any) ([]ClusterObject, error) {
 	var out []ClusterObject
 	for _, t := range targets {
 		c := groups.NewSimulation(t.Resource.Spec.ForProvider)
+		if c.Gang, err = previewGang(t.Resource.Spec.ForProvider.Metadata.Annotations); err != nil {
+			return nil, err
+		}
 		if _, err := c.Converge(metav1.Now()); err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", t.Cluster, err)
 		}
@@ -88,6 +93,9 @@ func Objects(obj map[string]any) ([]ClusterObject, error) {
 		for i := range c.Workers {
 			objs = append(objs, &c.Workers[i])
 		}
+		for _, g := range c.GangObjects {
+			objs = append(objs, g)
+		}
 		for _, o := range objs {
 			m, err := kube.ToMap(o)
 			if err != nil {
@@ -97,6 +105,16 @@ func Objects(obj map[string]any) ([]ClusterObject, error) {
 		}
 	}
 	return out, nil
+}
+
+// previewGang is the gang scheduler a cluster would resolve the
+// LeaderWorkerSet's to: Auto as one that serves the Workload API.
+func previewGang(annotations map[string]string) (lws.GangScheduler, error) {
+	g, err := lws.GangOf(annotations)
+	if g == lws.GangAuto {
+		g = lws.GangWorkload
+	}
+	return g, err
 }
 
 // asPlanned drops what the simulated cluster, not the provider, gave an

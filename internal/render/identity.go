@@ -33,6 +33,11 @@ func (in Input) PodIdentity(pod *corev1.Pod) (labels, annotations map[string]str
 		}
 	}
 	annotations = map[string]string{}
+	// A leader's Volcano group differs per group, and its template is
+	// shared: it is named while the leader is gated.
+	if v := up.Annotations[lws.AnnotationVolcanoGroupName]; v != "" && pod.Annotations[lws.AnnotationVolcanoGroupName] != v {
+		annotations[lws.AnnotationVolcanoGroupName] = v
+	}
 	if err := envAnnotations(annotations, pod.Spec.Containers, up.Spec.Containers); err != nil {
 		return nil, nil, fmt.Errorf("pod %s: %w", pod.Name, err)
 	}

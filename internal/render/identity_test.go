@@ -171,6 +171,8 @@ func shapes() map[string]Input {
 	unique := func(s *v1alpha1.LeaderWorkerSetSpec) {
 		s.NetworkConfig = &v1alpha1.NetworkConfig{SubdomainPolicy: ptr.To(v1alpha1.SubdomainUniquePerReplica)}
 	}
+	volcano, workload := base(2, 3), base(2, 3)
+	volcano.Gang, workload.Gang = lws.GangVolcano, lws.GangWorkload
 	exclusive := base(3, 2)
 	exclusive.Annotations = map[string]string{lws.AnnotationExclusiveTopology: "cloud.google.com/gke-nodepool"}
 	return map[string]Input{
@@ -178,6 +180,8 @@ func shapes() map[string]Input {
 		"Shared":                     base(3, 4),
 		"UniquePerReplica":           base(2, 3, unique),
 		"Exclusive":                  exclusive,
+		"GangVolcano":                volcano,
+		"GangWorkload":               workload,
 		"TPUWorkersOnly":             base(2, 5, tpuWorkers),
 		"TPULeaderTwoContainers":     base(2, 3, tpuWorkers, tpuLeader),
 		"TPUSubGroupsLeaderWorker":   base(2, 5, tpuWorkers, tpuLeader, subGroups(v1alpha1.SubGroupPolicyTypeLeaderWorker, 2)),

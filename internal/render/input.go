@@ -33,6 +33,12 @@ type Input struct {
 
 	// RenderVersion is the render version to render at (Version).
 	RenderVersion int
+
+	// Gang is the gang scheduler that carries the groups in this cluster
+	// (lws.GangWorkload or lws.GangVolcano), resolved by the provider from
+	// the LeaderWorkerSet's annotation and what the cluster serves; empty
+	// without gang scheduling.
+	Gang lws.GangScheduler
 }
 
 func (in Input) Size() int32 { return *in.Spec.LeaderWorkerTemplate.Size }

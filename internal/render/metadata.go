@@ -1,6 +1,8 @@
 package render
 
 import (
+	"maps"
+
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/podmeta"
@@ -24,6 +26,9 @@ func (in Input) leaderPodAnnotations() map[string]string {
 	a := in.podAnnotations()
 	if in.UniquePerReplica() {
 		a[lws.AnnotationSubdomainPolicy] = string(v1alpha1.SubdomainUniquePerReplica)
+	}
+	if in.Gang != "" {
+		a[lws.AnnotationGangScheduling] = string(in.Gang)
 	}
 	return a
 }
@@ -51,6 +56,7 @@ func (in Input) workerPodAnnotations(group int, leaderRequestsTPUs bool) map[str
 	if leaderRequestsTPUs {
 		a[lws.AnnotationLeaderRequestsTPUs] = "true"
 	}
+	maps.Copy(a, in.gangPodAnnotations(group))
 	return a
 }
 

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,5 +75,7 @@ func (in Input) UpstreamPod(group, worker int) (*corev1.Pod, error) {
 	if err := podmeta.Mutate(pod); err != nil {
 		return nil, fmt.Errorf("cannot compute pod %s: %w", name, err)
 	}
+	// Upstream's webhook names a leader's PodGroup too (step 4).
+	maps.Copy(pod.Annotations, in.gangPodAnnotations(group))
 	return pod, nil
 }

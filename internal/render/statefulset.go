@@ -84,6 +84,7 @@ func (in Input) WorkerStatefulSet(group int, leaderTopology string) (*appsv1.Sta
 	if in.workersWait(tmpl.Spec) {
 		gate(&tmpl.Spec)
 	}
+	tmpl.Spec.WorkloadRef = in.workloadRef(group)
 	if t := in.exclusiveTopology(); t != "" && leaderTopology != "" {
 		tmpl.Spec.NodeSelector = merge(tmpl.Spec.NodeSelector, map[string]string{t: leaderTopology})
 	}

@@ -91,6 +91,9 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 	}); err != nil {
 		return err
 	}
+	if err := applyGangs(ctx, c, p); err != nil {
+		return err
+	}
 	if err := each(ctx, p.Identities, func(ctx context.Context, id groups.Identity) error {
 		if f.releasing(id.Pod, now) {
 			return nil

@@ -8,10 +8,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	schedulingv1alpha1 "k8s.io/api/scheduling/v1alpha1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -33,6 +35,11 @@ func TestApply(t *testing.T) {
 	}
 	leader := func(uid types.UID) *corev1.Pod { return &corev1.Pod{ObjectMeta: meta("lws-0", uid)} }
 	gr := func(resource string) schema.GroupResource { return schema.GroupResource{Resource: resource} }
+	workload := func(owner, uid types.UID) *schedulingv1alpha1.Workload {
+		w := &schedulingv1alpha1.Workload{TypeMeta: metav1.TypeMeta{APIVersion: "scheduling.k8s.io/v1alpha1", Kind: "Workload"}, ObjectMeta: meta("lws-0-rev", uid)}
+		w.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "lws-0", UID: owner, Controller: ptr.To(true)}}
+		return w
+	}
 
 	cases := map[string]struct {
 		reason string
@@ -160,6 +167,31 @@ func TestApply(t *testing.T) {
 			funcs: interceptor.Funcs{Update: func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error {
 				return kerrors.NewConflict(gr("endpointslices"), "lws-0", nil)
 			}},
+		},
+		"GangOfAReplacedLeaderMadeAnew": {
+			reason:   "A group's Workload owned by the leader it had is deleted, by UID, and made again for the new leader in the same apply.",
+			existing: []client.Object{workload("old-leader", "w-old")},
+			plan: func() *groups.Plan {
+				stale := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "scheduling.k8s.io/v1alpha1", Kind: "Workload"}, ObjectMeta: meta("lws-0-rev", "w-old")}
+				return &groups.Plan{StaleGangs: []*metav1.PartialObjectMetadata{stale}, Gangs: []groups.GangObject{workload("new-leader", "")}}
+			},
+			check: func(t *testing.T, c client.Client, _ *inFlight) {
+				w := &schedulingv1alpha1.Workload{}
+				if err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "lws-0-rev"}, w); err != nil {
+					t.Fatal(err)
+				}
+				if o := metav1.GetControllerOf(w); o == nil || o.UID != "new-leader" {
+					t.Errorf("Workload owned by %+v, want the new leader", o)
+				}
+			},
+		},
+		"GangCreateRefusedNamesTheObject": {
+			reason: "A refused gang object is the reconcile's error, naming its kind and name.",
+			plan:   func() *groups.Plan { return &groups.Plan{Gangs: []groups.GangObject{workload("leader", "")}} },
+			funcs: interceptor.Funcs{Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
+				return kerrors.NewForbidden(gr("workloads"), "lws-0-rev", nil)
+			}},
+			wantErr: "cannot create Workload lws-0-rev",
 		},
 		"PruneOfAGoneRevisionIsNoError": {
 			reason: "A revision deleted already needs no pruning.",

@@ -36,6 +36,9 @@ type Clusters interface {
 	// Settings are what the managed resource's provider config says of
 	// its cluster besides how to reach it.
 	Settings(mr *v1alpha1.RemoteLeaderWorkerSet) clusters.Settings
+	// Gang is the gang scheduler of the managed resource's groups in its
+	// cluster, "" for none (clusters.Manager.Gang).
+	Gang(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet) (lws.GangScheduler, error)
 }
 
 type connector struct {
@@ -65,14 +68,15 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 	}
 	config := clusters.KeyFor(mr)
 	cluster := metrics.Cluster(config.Namespace, config.Name)
-	return &external{remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, namespaces: c.clusters.Settings(mr).Namespaces,
+	return &external{clusters: c.clusters, remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, namespaces: c.clusters.Settings(mr).Namespaces,
 		enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace, renderVersion: c.renderVersion}, nil
 }
 
 // external is one reconcile's view of a target cluster. Observe plans;
 // Create and Update apply that plan.
 type external struct {
-	remote client.Client
+	clusters Clusters
+	remote   client.Client
 	// live reads the cluster itself, for what a lagging cache must not
 	// decide: that a deleted LeaderWorkerSet left nothing behind.
 	live     client.Reader
@@ -109,6 +113,17 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 			err = releaseNamespace(ctx, e.remote, e.live, mr.Spec.ForProvider.Namespace, e.cluster)
 		}
 		return managed.ExternalObservation{ResourceExists: exists, ResourceUpToDate: true}, err
+	}
+	// A cluster that cannot gang-schedule gets no groups, rather than
+	// groups scheduled pod by pod: the error names the cluster and what it
+	// lacks, in the managed resource's Synced condition and an event.
+	if s.Gang, err = e.clusters.Gang(ctx, mr); err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if s.Gang != "" {
+		if s.Gangs, err = gatherGangs(ctx, e.live, mr.Spec.ForProvider, s.Gang); err != nil {
+			return managed.ExternalObservation{}, err
+		}
 	}
 	now := metav1.Now()
 	s.History = mr.Status.AtProvider.GroupRestarts
