@@ -49,6 +49,18 @@ func TestAllot(t *testing.T) {
 			unavail: 1,
 			want:    []v1alpha1.RolloutBudget{{MaxUnavailable: 1}, {}},
 		},
+		"GroupsDownInEveryRollerDoNotWidenTheBudget": {
+			reason:  "Chaos seed 4: three rollers with a group down each, maxUnavailable 2. Given 1 each, all three providers took a group down for the rollout once theirs came back up, before reporting: 3 unavailable. The parts add up to 2.",
+			loads:   []Load{{Pending: 2, Down: 1}, {Pending: 2, Down: 1}, {Pending: 2, Down: 1}},
+			unavail: 2,
+			want:    []v1alpha1.RolloutBudget{{MaxUnavailable: 1}, {MaxUnavailable: 1}, {}},
+		},
+		"GroupsDownElsewhereBoundWhatRollersKeep": {
+			reason:  "One group down in a cluster that does not roll leaves the two rollers, each with a group down, 1 of maxUnavailable 2.",
+			loads:   []Load{{Down: 1}, {Pending: 2, Down: 1}, {Pending: 2, Down: 1}},
+			unavail: 2,
+			want:    []v1alpha1.RolloutBudget{kept, {MaxUnavailable: 1}, {}},
+		},
 		"ASmallBudgetGoesToTheFirstRoller": {
 			reason:  "maxUnavailable 1 over two rollers: the first in list order rolls, the second waits its turn.",
 			loads:   []Load{{Pending: 4}, {Pending: 4}},
