@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
@@ -50,6 +51,10 @@ type State struct {
 	// kind carrying the LeaderWorkerSet's name label.
 	Gang  lws.GangScheduler
 	Gangs []metav1.PartialObjectMetadata
+
+	// Releasing are the gated pods, by UID, whose release the provider has
+	// written and its cache does not show yet.
+	Releasing map[types.UID]bool
 
 	// History is the group restarts reported so far, from the managed
 	// resource's status.atProvider.groupRestarts.

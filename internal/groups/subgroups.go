@@ -83,10 +83,14 @@ func (p *Plan) placeSubGroups(s *State) {
 			}
 		}
 	}
-	// The earliest created anchor first, so that the one released last
-	// stays first while the cache does not show it released yet.
+	// An anchor whose release the cache does not show yet first: the plan
+	// asks for it again (apply skips a write in flight) and holds the
+	// others. Then the earliest created. Creation order alone let a pod
+	// created in the same second with a lower name, seen after the release
+	// of another, go first and race it into the same free domain.
 	slices.SortFunc(anchors, func(a, b subGroupMember) int {
-		return cmp.Or(a.pod.CreationTimestamp.Compare(b.pod.CreationTimestamp.Time), cmp.Compare(a.pod.Name, b.pod.Name))
+		return cmp.Or(compareBool(s.Releasing[b.pod.UID], s.Releasing[a.pod.UID]),
+			a.pod.CreationTimestamp.Compare(b.pod.CreationTimestamp.Time), cmp.Compare(a.pod.Name, b.pod.Name))
 	})
 	for i, a := range anchors {
 		if waiting || i > 0 {
@@ -231,4 +235,15 @@ func (id Identity) Place(spec *corev1.PodSpec) {
 	for i := range terms {
 		terms[i].MatchExpressions = append(terms[i].MatchExpressions, id.NodeAffinity...)
 	}
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

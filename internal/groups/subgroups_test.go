@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
@@ -165,6 +166,13 @@ func TestSubGroupPlacement(t *testing.T) {
 			replicas: 2, size: 2, lws: subGroups(v1alpha1.SubGroupPolicyTypeLeaderWorker, exclusive),
 			steps: 1,
 			want:  map[string]placement{"lws-0": {NodeAffinity: []corev1.NodeSelectorRequirement{exists(rack)}}},
+		},
+		"AnAnchorReleasedInFlightStaysFirst": {
+			reason:   "The release of lws-1 is written and the cache does not show it yet; lws-0, first by name, must not be released beside it into the same free rack.",
+			replicas: 2, size: 2, lws: subGroups(v1alpha1.SubGroupPolicyTypeLeaderWorker, exclusive),
+			steps: 1,
+			edit:  func(c *cluster) { c.Releasing = map[types.UID]bool{c.pod("lws-1").UID: true} },
+			want:  map[string]placement{"lws-1": {NodeAffinity: []corev1.NodeSelectorRequirement{exists(rack)}}},
 		},
 		"NoAnchorWhileAnotherIsUnbound": {
 			reason:   "The leader of group 0 is released and not bound yet: the other anchors and its followers wait.",

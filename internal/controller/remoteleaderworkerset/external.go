@@ -103,6 +103,7 @@ func (e *external) Observe(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerS
 		return managed.ExternalObservation{}, err
 	}
 	s.RenderVersion = e.renderVersion
+	s.Releasing = e.inFlight.releasingIn(s.Pods, time.Now())
 	if mr.GetDeletionTimestamp() != nil {
 		exists := s.Leader != nil || len(s.Revisions) > 0
 		if !exists {

@@ -95,6 +95,24 @@ func (f *inFlight) releasing(pod *corev1.Pod, now time.Time) bool {
 
 func (f *inFlight) release(pod *corev1.Pod, now time.Time) { f.released.set(pod.UID, now) }
 
+// releasingIn are the pods, by UID, still gated in the cache and released
+// recently enough that it may not show it yet: planning must know that
+// their release is made (groups.State.Releasing).
+func (f *inFlight) releasingIn(pods []corev1.Pod, now time.Time) map[types.UID]bool {
+	var out map[types.UID]bool
+	for i := range pods {
+		p := &pods[i]
+		if len(p.Spec.SchedulingGates) == 0 || !f.releasing(p, now) {
+			continue
+		}
+		if out == nil {
+			out = map[types.UID]bool{}
+		}
+		out[p.UID] = true
+	}
+	return out
+}
+
 // creating tells whether obj was created already, recently enough that
 // the cache may not have it yet.
 func (f *inFlight) creating(kind string, obj metav1.Object, now time.Time) bool {

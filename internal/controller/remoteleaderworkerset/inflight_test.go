@@ -104,3 +104,23 @@ func TestInFlightsPerManagedResource(t *testing.T) {
 		t.Error("a deleted managed resource's writes are forgotten")
 	}
 }
+
+// TestReleasingIn: planning learns which gated pods' releases are in
+// flight, and no others (a subgroup anchor must stay first while its
+// release is not cached, TestSubGroupPlacement).
+func TestReleasingIn(t *testing.T) {
+	now := time.Unix(1000, 0)
+	gate := []corev1.PodSchedulingGate{{Name: "lws.crossplane.io/pod-identity"}}
+	pods := []corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Name: "released-not-cached", UID: "a"}, Spec: corev1.PodSpec{SchedulingGates: gate}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "released-and-cached", UID: "b"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "never-released", UID: "c"}, Spec: corev1.PodSpec{SchedulingGates: gate}},
+	}
+	f := (&inFlights{}).of("mr")
+	f.release(&pods[0], now)
+	f.release(&pods[1], now)
+	got := f.releasingIn(pods, now.Add(time.Second))
+	if len(got) != 1 || !got["a"] {
+		t.Errorf("releasingIn = %v, want only the gated pod released in flight", got)
+	}
+}
