@@ -32,11 +32,13 @@ type RemoteLeaderWorkerSetParameters struct {
 	StartupPolicy StartupPolicyType `json:"startupPolicy"`
 
 	// Rollout is this cluster's rollout budget, resolved to group counts.
-	// Nullable: a share of no groups has an empty budget, and a server-side
-	// apply that empties it leaves null behind.
+	// An empty budget is left out rather than written as {}: a server-side
+	// apply that empties the field leaves null behind, and {} on the next
+	// apply would be one more update of the managed resource, which
+	// Crossplane's circuit breaker counts. Nullable for objects written so.
 	// +nullable
 	// +optional
-	Rollout RolloutBudget `json:"rollout"`
+	Rollout RolloutBudget `json:"rollout,omitzero"`
 
 	// Revision is the current template revision.
 	Revision Revision `json:"revision"`
