@@ -9,12 +9,15 @@ import (
 	"errors"
 	"time"
 
+	xpapiextv1 "github.com/crossplane/crossplane/apis/v2/apiextensions/v1"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composite"
 	"github.com/crossplane/function-sdk-go/response"
 	"google.golang.org/protobuf/types/known/durationpb"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
@@ -73,6 +76,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 			rsp.Requirements = requirements(l)
 			if due := p.due(); due > 0 {
 				rsp.Meta.Ttl = durationpb.New(min(recheck(due), ttl(in)))
+			}
+			if circuitOpen(oxr.Resource) {
+				rsp.Meta.Ttl = durationpb.New(min(rsp.GetMeta().GetTtl().AsDuration(), CircuitOpenTTL))
 			}
 			err = f.respond(req, rsp, p, clusters)
 		}
@@ -209,6 +215,22 @@ func recheck(due time.Duration) time.Duration {
 		return due / 2
 	}
 	return due.Truncate(time.Millisecond) + 20*time.Millisecond
+}
+
+// CircuitOpenTTL is the TTL while the composite resource's circuit
+// breaker is open. Crossplane core then drops the composite's watch events
+// but one per 30 s for 5 minutes, a user's edit of its claim included;
+// the requeue a TTL asks for is not a watch event, so the composite is
+// still reconciled this often and an edit reaches its clusters within it.
+// A reconcile that finds nothing changed writes nothing, so this costs a
+// function call per composite whose breaker is open, not more events.
+const CircuitOpenTTL = 500 * time.Millisecond
+
+// circuitOpen tells whether core reports the composite's circuit breaker
+// open (its Responsive condition).
+func circuitOpen(xr *composite.Unstructured) bool {
+	c := xr.GetCondition(xpapiextv1.TypeResponsive)
+	return c.Status == corev1.ConditionFalse && c.Reason == xpapiextv1.ReasonWatchCircuitOpen
 }
 
 func ttl(in *v1alpha1.FunctionInput) time.Duration {

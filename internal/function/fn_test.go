@@ -283,3 +283,29 @@ func keys(m map[string]*fnv1.Resource) []string {
 	}
 	return out
 }
+
+// TestRunFunctionTTLWhileCircuitOpen: while core reports the composite's
+// circuit breaker open, and drops its watch events (a claim edit
+// included), the function asks to be called again within CircuitOpenTTL,
+// so that an edit still reaches the clusters that soon.
+func TestRunFunctionTTLWhileCircuitOpen(t *testing.T) {
+	withResponsive := func(status, reason string) string {
+		return strings.Replace(xr, `"spec":`, `"status": {"conditions": [{"type": "Responsive", "status": "`+status+`", "reason": "`+reason+`", "lastTransitionTime": "2026-12-04T00:00:00Z"}]}, "spec":`, 1)
+	}
+	cases := map[string]struct {
+		xr   string
+		want time.Duration
+	}{
+		"CircuitOpen":   {xr: withResponsive("False", "WatchCircuitOpen"), want: CircuitOpenTTL},
+		"CircuitClosed": {xr: withResponsive("True", "WatchCircuitClosed"), want: time.Minute},
+		"NotReported":   {xr: xr, want: time.Minute},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rsp := run(t, &fnv1.RunFunctionRequest{Observed: &fnv1.State{Composite: &fnv1.Resource{Resource: resource.MustStructJSON(tc.xr)}}})
+			if got := rsp.GetMeta().GetTtl().AsDuration(); got != tc.want {
+				t.Errorf("TTL %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
