@@ -6,17 +6,18 @@ import (
 
 	admissionv1beta1 "k8s.io/api/admissionregistration/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
-// TestWorkerIndexPolicyDecodesStrictly: every field of the rendered policy
-// and binding is one of the API's; an unknown one would be dropped by the
-// API server without a word.
-func TestWorkerIndexPolicyDecodesStrictly(t *testing.T) {
-	policy, binding := WorkerIndexPolicy("v1beta1")
+// decodeStrictly renders a policy and its binding at v1beta1 and decodes
+// them into the API's types, failing on any field the API does not have.
+func decodeStrictly(t *testing.T, render func(string) (*unstructured.Unstructured, *unstructured.Unstructured)) (admissionv1beta1.MutatingAdmissionPolicy, admissionv1beta1.MutatingAdmissionPolicyBinding) {
+	t.Helper()
+	policy, binding := render("v1beta1")
 	var p admissionv1beta1.MutatingAdmissionPolicy
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(policy.Object, &p, true); err != nil {
 		t.Fatalf("policy: %v", err)
@@ -25,6 +26,14 @@ func TestWorkerIndexPolicyDecodesStrictly(t *testing.T) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(binding.Object, &b, true); err != nil {
 		t.Fatalf("binding: %v", err)
 	}
+	return p, b
+}
+
+// TestWorkerIndexPolicyDecodesStrictly: every field of the rendered policy
+// and binding is one of the API's; an unknown one would be dropped by the
+// API server without a word.
+func TestWorkerIndexPolicyDecodesStrictly(t *testing.T) {
+	p, b := decodeStrictly(t, WorkerIndexPolicy)
 	if b.Spec.PolicyName != p.Name {
 		t.Errorf("binding names policy %q, want %q", b.Spec.PolicyName, p.Name)
 	}
@@ -34,11 +43,7 @@ func TestWorkerIndexPolicyDecodesStrictly(t *testing.T) {
 // their StatefulSet creates them, and neither leaders (whose template has
 // no group key) nor pods labelled already.
 func TestWorkerIndexPolicyMatchesWorkersOnly(t *testing.T) {
-	policy, _ := WorkerIndexPolicy("v1beta1")
-	var p admissionv1beta1.MutatingAdmissionPolicy
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(policy.Object, &p); err != nil {
-		t.Fatal(err)
-	}
+	p, _ := decodeStrictly(t, WorkerIndexPolicy)
 	sel, err := metav1.LabelSelectorAsSelector(p.Spec.MatchConstraints.ObjectSelector)
 	if err != nil {
 		t.Fatal(err)
@@ -63,15 +68,7 @@ func TestWorkerIndexPolicyMatchesWorkersOnly(t *testing.T) {
 
 // TestLeaderWorkloadPolicyDecodesStrictly: as the worker-index policy's.
 func TestLeaderWorkloadPolicyDecodesStrictly(t *testing.T) {
-	policy, binding := LeaderWorkloadPolicy("v1beta1")
-	var p admissionv1beta1.MutatingAdmissionPolicy
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(policy.Object, &p, true); err != nil {
-		t.Fatalf("policy: %v", err)
-	}
-	var b admissionv1beta1.MutatingAdmissionPolicyBinding
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(binding.Object, &b, true); err != nil {
-		t.Fatalf("binding: %v", err)
-	}
+	p, b := decodeStrictly(t, LeaderWorkloadPolicy)
 	if b.Spec.PolicyName != p.Name || p.Name != WorkloadPolicyName {
 		t.Errorf("binding names policy %q, policy is %q, want %q", b.Spec.PolicyName, p.Name, WorkloadPolicyName)
 	}
@@ -85,11 +82,7 @@ func TestLeaderWorkloadPolicyDecodesStrictly(t *testing.T) {
 // of no StatefulSet; the match condition then keeps those asking for a
 // Workload (the end-to-end test runs it on an API server).
 func TestLeaderWorkloadPolicyMatchesLeadersOnly(t *testing.T) {
-	policy, _ := LeaderWorkloadPolicy("v1beta1")
-	var p admissionv1beta1.MutatingAdmissionPolicy
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(policy.Object, &p); err != nil {
-		t.Fatal(err)
-	}
+	p, _ := decodeStrictly(t, LeaderWorkloadPolicy)
 	sel, err := metav1.LabelSelectorAsSelector(p.Spec.MatchConstraints.ObjectSelector)
 	if err != nil {
 		t.Fatal(err)

@@ -38,10 +38,13 @@ const (
 	RestartAPIServer Kind = "restart-apiserver"
 )
 
-// Faults are the kinds every schedule has at least once.
-var Faults = []Kind{KillProvider, KillFunction, KillCore, RestartAPIServer}
-
-var edits = []Kind{Rollout, TemplateEdit, Scale, PodRestart, PodDelete}
+// Edits are the kinds that change or disrupt the LeaderWorkerSet, and
+// Faults those that break a component, which every schedule has at least
+// once.
+var (
+	Edits  = []Kind{Rollout, TemplateEdit, Scale, PodRestart, PodDelete}
+	Faults = []Kind{KillProvider, KillFunction, KillCore, RestartAPIServer}
+)
 
 // Step is one action of a schedule.
 type Step struct {
@@ -93,14 +96,13 @@ func NewSchedule(seed uint64, replicas int, o Options) ([]Step, error) {
 	}
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) //nolint:gosec // reproducible by seed, on purpose
 	kinds := append([]Kind(nil), Faults...)
-	all := append(append([]Kind(nil), edits...), Faults...)
 	for len(kinds) < o.Steps {
 		// Edits twice as likely as faults: the faults are there to hit
 		// edits in flight.
 		if r.IntN(3) < 2 {
-			kinds = append(kinds, edits[r.IntN(len(edits))])
+			kinds = append(kinds, Edits[r.IntN(len(Edits))])
 		} else {
-			kinds = append(kinds, all[len(edits)+r.IntN(len(Faults))])
+			kinds = append(kinds, Faults[r.IntN(len(Faults))])
 		}
 	}
 	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })

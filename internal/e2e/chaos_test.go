@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func envInt(t testing.TB, name string, def int) int {
 
 func kindCounts(m map[chaos.Kind]int) string {
 	var parts []string
-	for _, k := range append([]chaos.Kind{chaos.Rollout, chaos.TemplateEdit, chaos.Scale, chaos.PodRestart, chaos.PodDelete}, chaos.Faults...) {
+	for _, k := range slices.Concat(chaos.Edits, chaos.Faults) {
 		if m[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 		}

@@ -1,6 +1,7 @@
 package remoteleaderworkerset
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/groups"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
 // inFlightTTL bounds how long a write is trusted to show up in the cache.
@@ -102,7 +104,7 @@ func (f *inFlight) releasingIn(pods []corev1.Pod, now time.Time) map[types.UID]b
 	var out map[types.UID]bool
 	for i := range pods {
 		p := &pods[i]
-		if len(p.Spec.SchedulingGates) == 0 || !f.releasing(p, now) {
+		if !slices.ContainsFunc(p.Spec.SchedulingGates, lws.IsSchedulingGate) || !f.releasing(p, now) {
 			continue
 		}
 		if out == nil {

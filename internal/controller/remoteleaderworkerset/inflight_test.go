@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/lws-crossplane/lws-crossplane/internal/groups"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
 func TestInFlight(t *testing.T) {
@@ -110,7 +111,7 @@ func TestInFlightsPerManagedResource(t *testing.T) {
 // release is not cached, TestSubGroupPlacement).
 func TestReleasingIn(t *testing.T) {
 	now := time.Unix(1000, 0)
-	gate := []corev1.PodSchedulingGate{{Name: "lws.crossplane.io/pod-identity"}}
+	gate := []corev1.PodSchedulingGate{{Name: lws.SchedulingGate}}
 	pods := []corev1.Pod{
 		{ObjectMeta: metav1.ObjectMeta{Name: "released-not-cached", UID: "a"}, Spec: corev1.PodSpec{SchedulingGates: gate}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "released-and-cached", UID: "b"}},
