@@ -44,6 +44,7 @@ var (
 func init() {
 	SchemeBuilder.Register(
 		&XLeaderWorkerSet{}, &XLeaderWorkerSetList{},
+		&XDisaggregatedSet{}, &XDisaggregatedSetList{},
 		&FunctionInput{},
 		&RemoteLeaderWorkerSet{}, &RemoteLeaderWorkerSetList{},
 		&ProviderConfig{}, &ProviderConfigList{},

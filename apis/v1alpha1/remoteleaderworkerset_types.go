@@ -53,6 +53,25 @@ type RemoteLeaderWorkerSetParameters struct {
 	// revision, so changing it changes no group.
 	// +optional
 	GroupRestart *GroupRestart `json:"groupRestart,omitempty"`
+
+	// RoleService is a headless Service of this LeaderWorkerSet's pods
+	// that a DisaggregatedSet asks for once its revision is ready in every
+	// role (upstream's "<name>-prv"). Unset, it is deleted.
+	// +optional
+	RoleService *RoleService `json:"roleService,omitempty"`
+}
+
+// RoleService is a headless Service, without ports, that selects pods by
+// labels of theirs.
+type RoleService struct {
+	// Name of the Service.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+
+	// Selector is both the Service's selector and its labels.
+	// +kubebuilder:validation:MinProperties=1
+	Selector map[string]string `json:"selector"`
 }
 
 // RolloutBudget is a rolling update's limits in groups of one cluster.

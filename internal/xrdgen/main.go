@@ -1,8 +1,9 @@
 // Command xrdgen turns the CRDs that controller-gen generates from apis/ into
 // the project's packages: the provider's CRDs are copied as they are, and the
-// XLeaderWorkerSet schema becomes the two XRDs of the platform API, a
-// namespaced composite resource (apiextensions.crossplane.io/v2) and a legacy
-// claim (apiextensions.crossplane.io/v1). The Go types stay the single source
+// schema of each kind of the platform API (LeaderWorkerSet,
+// DisaggregatedSet) becomes its two XRDs, a namespaced composite resource
+// (apiextensions.crossplane.io/v2) and a legacy claim
+// (apiextensions.crossplane.io/v1). The Go types stay the single source
 // of every schema.
 package main
 
@@ -16,16 +17,56 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Generated CRDs that are not the provider's.
-const (
-	compositeCRD = "lws.crossplane.io_xleaderworkersets.yaml"
-	inputCRD     = "lws.crossplane.io_functioninputs.yaml"
-)
+// The function's input CRD, which is not the provider's.
+const inputCRD = "lws.crossplane.io_functioninputs.yaml"
 
-// embeddedKubernetesTypes are the spec fields whose schema comes from
-// Kubernetes' own types. Their descriptions are dropped: they are documented
-// upstream, and would make each XRD and the two CRDs Crossplane derives from
-// it four times larger.
+// api is one kind of the platform API: the composite CRD controller-gen
+// generates for it, and the names of its two XRDs.
+type api struct {
+	crd                  string
+	kind, plural         string // the namespaced composite resource (v2)
+	claim, claimPlural   string // the legacy claim and
+	legacy, legacyPlural string // its cluster-scoped composite (v1)
+	composition          string // default Composition of the namespaced XR; "-legacy" for the claim's
+	columns              []map[string]any
+	embeddedKubernetesAt []string // path (property names) of the leaderWorkerTemplate in spec
+	undefaultedAt        []string // path of a part of spec whose defaults are dropped
+}
+
+var apis = []api{
+	{
+		crd: "lws.crossplane.io_xleaderworkersets.yaml", kind: "XLeaderWorkerSet", plural: "xleaderworkersets",
+		claim: "LeaderWorkerSet", claimPlural: "leaderworkersets", legacy: "CompositeLeaderWorkerSet", legacyPlural: "compositeleaderworkersets",
+		composition: "leaderworkerset",
+		columns: []map[string]any{
+			{"name": "DESIRED", "type": "integer", "jsonPath": ".spec.replicas"},
+			{"name": "READY-GROUPS", "type": "integer", "jsonPath": ".status.readyReplicas"},
+			{"name": "UPDATED", "type": "integer", "jsonPath": ".status.updatedReplicas"},
+			{"name": "CLUSTERS", "type": "string", "jsonPath": ".status.clustersReady"},
+		},
+		embeddedKubernetesAt: []string{"leaderWorkerTemplate"},
+	},
+	{
+		crd: "lws.crossplane.io_xdisaggregatedsets.yaml", kind: "XDisaggregatedSet", plural: "xdisaggregatedsets",
+		claim: "DisaggregatedSet", claimPlural: "disaggregatedsets", legacy: "CompositeDisaggregatedSet", legacyPlural: "compositedisaggregatedsets",
+		composition: "disaggregatedset",
+		columns: []map[string]any{
+			{"name": "SLICES", "type": "integer", "jsonPath": ".spec.slices"},
+			{"name": "REVISION", "type": "string", "jsonPath": ".status.revision"},
+			{"name": "AVAILABLE", "type": "string", "jsonPath": ".status.conditions[?(@.type=='Available')].status"},
+		},
+		embeddedKubernetesAt: []string{"roles", "spec", "leaderWorkerTemplate"},
+		// Upstream's DisaggregatedSet leaves its roles' rollout
+		// configuration undefaulted, and its planner tells a maxSurge or
+		// maxUnavailable left out from one set (package dsplan).
+		undefaultedAt: []string{"roles", "spec", "rolloutStrategy"},
+	},
+}
+
+// embeddedKubernetesTypes are the leaderWorkerTemplate fields whose schema
+// comes from Kubernetes' own types. Their descriptions are dropped: they are
+// documented upstream, and would make each XRD and the two CRDs Crossplane
+// derives from it four times larger.
 var embeddedKubernetesTypes = []string{"leaderTemplate", "workerTemplate", "volumeClaimTemplates", "persistentVolumeClaimRetentionPolicy"}
 
 func main() {
@@ -51,39 +92,62 @@ func run(crds, providerCRDs, configuration, functionInput string) error {
 			return fmt.Errorf("cannot create output directory: %w", err)
 		}
 	}
+	composites := map[string]bool{}
+	for _, a := range apis {
+		composites[a.crd] = true
+	}
 	for _, e := range entries {
 		dir := providerCRDs
-		switch e.Name() {
-		case compositeCRD:
+		switch {
+		case composites[e.Name()]:
 			continue
-		case inputCRD:
+		case e.Name() == inputCRD:
 			dir = functionInput
 		}
 		if err := copyFile(filepath.Join(crds, e.Name()), filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
 	}
+	for _, a := range apis {
+		if err := a.write(crds, configuration); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	b, err := os.ReadFile(filepath.Join(crds, compositeCRD))
+// write turns the composite CRD of a into its two XRDs.
+func (a api) write(crds, configuration string) error {
+	b, err := os.ReadFile(filepath.Join(crds, a.crd))
 	if err != nil {
 		return fmt.Errorf("cannot read composite CRD: %w", err)
 	}
 	crd := &extv1.CustomResourceDefinition{}
 	if err := yaml.Unmarshal(b, crd); err != nil {
-		return fmt.Errorf("cannot parse composite CRD: %w", err)
+		return fmt.Errorf("cannot parse composite CRD %s: %w", a.crd, err)
 	}
 	schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
 	spec := schema.Properties["spec"]
-	for _, f := range embeddedKubernetesTypes {
-		p := spec.Properties["leaderWorkerTemplate"].Properties[f]
-		stripDescriptions(&p)
-		spec.Properties["leaderWorkerTemplate"].Properties[f] = p
+	err = at(&spec, a.embeddedKubernetesAt, func(p *extv1.JSONSchemaProps) {
+		for _, f := range embeddedKubernetesTypes {
+			q := p.Properties[f]
+			walk(&q, func(p *extv1.JSONSchemaProps) { p.Description = "" })
+			p.Properties[f] = q
+		}
+	})
+	if err == nil && a.undefaultedAt != nil {
+		err = at(&spec, a.undefaultedAt, func(p *extv1.JSONSchemaProps) {
+			walk(p, func(p *extv1.JSONSchemaProps) { p.Default = nil })
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.crd, err)
 	}
 	props := map[string]extv1.JSONSchemaProps{"spec": spec, "status": schema.Properties["status"]}
 
 	for name, xrd := range map[string]any{
-		"definition-xleaderworkersets.yaml": compositeDefinition(props),
-		"definition-leaderworkersets.yaml":  claimDefinition(props),
+		"definition-" + a.plural + ".yaml":      a.compositeDefinition(props),
+		"definition-" + a.claimPlural + ".yaml": a.claimDefinition(props),
 	} {
 		out, err := yaml.Marshal(xrd)
 		if err != nil {
@@ -96,22 +160,35 @@ func run(crds, providerCRDs, configuration, functionInput string) error {
 	return nil
 }
 
-const header = "# Generated from apis/ by internal/xrdgen. DO NOT EDIT.\n"
-
-// printerColumns show LeaderWorkerSet's own columns beside Crossplane's.
-var printerColumns = []map[string]any{
-	{"name": "DESIRED", "type": "integer", "jsonPath": ".spec.replicas"},
-	{"name": "READY-GROUPS", "type": "integer", "jsonPath": ".status.readyReplicas"},
-	{"name": "UPDATED", "type": "integer", "jsonPath": ".status.updatedReplicas"},
-	{"name": "CLUSTERS", "type": "string", "jsonPath": ".status.clustersReady"},
+// at calls fn on the schema found by following path from p, through array
+// items.
+func at(p *extv1.JSONSchemaProps, path []string, fn func(*extv1.JSONSchemaProps)) error {
+	if p.Items != nil && p.Items.Schema != nil {
+		return at(p.Items.Schema, path, fn)
+	}
+	if len(path) == 0 {
+		fn(p)
+		return nil
+	}
+	q, ok := p.Properties[path[0]]
+	if !ok {
+		return fmt.Errorf("no property %s in the schema", path[0])
+	}
+	if err := at(&q, path[1:], fn); err != nil {
+		return err
+	}
+	p.Properties[path[0]] = q
+	return nil
 }
 
-func version(props map[string]extv1.JSONSchemaProps) map[string]any {
+const header = "# Generated from apis/ by internal/xrdgen. DO NOT EDIT.\n"
+
+func (a api) version(props map[string]extv1.JSONSchemaProps) map[string]any {
 	return map[string]any{
 		"name":                     "v1alpha1",
 		"served":                   true,
 		"referenceable":            true,
-		"additionalPrinterColumns": printerColumns,
+		"additionalPrinterColumns": a.columns,
 		"schema": map[string]any{"openAPIV3Schema": extv1.JSONSchemaProps{
 			Type:       "object",
 			Required:   []string{"spec"},
@@ -121,50 +198,51 @@ func version(props map[string]extv1.JSONSchemaProps) map[string]any {
 }
 
 // compositeDefinition is the Crossplane v2 namespaced composite resource.
-func compositeDefinition(props map[string]extv1.JSONSchemaProps) map[string]any {
+func (a api) compositeDefinition(props map[string]extv1.JSONSchemaProps) map[string]any {
 	return map[string]any{
 		"apiVersion": "apiextensions.crossplane.io/v2",
 		"kind":       "CompositeResourceDefinition",
-		"metadata":   map[string]any{"name": "xleaderworkersets.lws.crossplane.io"},
+		"metadata":   map[string]any{"name": a.plural + ".lws.crossplane.io"},
 		"spec": map[string]any{
 			"group":                 "lws.crossplane.io",
 			"scope":                 "Namespaced",
-			"names":                 map[string]any{"kind": "XLeaderWorkerSet", "plural": "xleaderworkersets", "categories": []string{"crossplane", "composite", "lws"}},
-			"versions":              []any{version(props)},
-			"defaultCompositionRef": map[string]any{"name": "leaderworkerset"},
+			"names":                 map[string]any{"kind": a.kind, "plural": a.plural, "categories": []string{"crossplane", "composite", "lws"}},
+			"versions":              []any{a.version(props)},
+			"defaultCompositionRef": map[string]any{"name": a.composition},
 		},
 	}
 }
 
 // claimDefinition is the legacy, cluster-scoped composite resource that
-// offers the namespaced LeaderWorkerSet claim.
-func claimDefinition(props map[string]extv1.JSONSchemaProps) map[string]any {
+// offers the namespaced claim.
+func (a api) claimDefinition(props map[string]extv1.JSONSchemaProps) map[string]any {
 	return map[string]any{
 		"apiVersion": "apiextensions.crossplane.io/v1",
 		"kind":       "CompositeResourceDefinition",
-		"metadata":   map[string]any{"name": "compositeleaderworkersets.lws.crossplane.io"},
+		"metadata":   map[string]any{"name": a.legacyPlural + ".lws.crossplane.io"},
 		"spec": map[string]any{
 			"group":                 "lws.crossplane.io",
 			"scope":                 "LegacyCluster",
-			"names":                 map[string]any{"kind": "CompositeLeaderWorkerSet", "plural": "compositeleaderworkersets", "categories": []string{"crossplane", "composite", "lws"}},
-			"claimNames":            map[string]any{"kind": "LeaderWorkerSet", "plural": "leaderworkersets", "categories": []string{"crossplane", "claim", "lws"}},
-			"versions":              []any{version(props)},
-			"defaultCompositionRef": map[string]any{"name": "leaderworkerset-legacy"},
+			"names":                 map[string]any{"kind": a.legacy, "plural": a.legacyPlural, "categories": []string{"crossplane", "composite", "lws"}},
+			"claimNames":            map[string]any{"kind": a.claim, "plural": a.claimPlural, "categories": []string{"crossplane", "claim", "lws"}},
+			"versions":              []any{a.version(props)},
+			"defaultCompositionRef": map[string]any{"name": a.composition + "-legacy"},
 		},
 	}
 }
 
-func stripDescriptions(p *extv1.JSONSchemaProps) {
-	p.Description = ""
+// walk calls fn on p and every schema inside it.
+func walk(p *extv1.JSONSchemaProps, fn func(*extv1.JSONSchemaProps)) {
+	fn(p)
 	for k, v := range p.Properties {
-		stripDescriptions(&v)
+		walk(&v, fn)
 		p.Properties[k] = v
 	}
 	if p.Items != nil && p.Items.Schema != nil {
-		stripDescriptions(p.Items.Schema)
+		walk(p.Items.Schema, fn)
 	}
 	if p.AdditionalProperties != nil && p.AdditionalProperties.Schema != nil {
-		stripDescriptions(p.AdditionalProperties.Schema)
+		walk(p.AdditionalProperties.Schema, fn)
 	}
 }
 
