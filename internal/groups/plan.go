@@ -59,6 +59,8 @@ type Plan struct {
 	// Services and Workers are objects to create.
 	Services []*corev1.Service
 	Workers  []*appsv1.StatefulSet
+	// StaleServices are role Services no longer asked for, to delete.
+	StaleServices []*corev1.Service
 	// EndpointSlices are leaders' EndpointSlices to create under
 	// UniquePerReplica, and EndpointSliceUpdates existing ones to update.
 	EndpointSlices       []*discoveryv1.EndpointSlice
@@ -114,7 +116,7 @@ func (p *Plan) Ready(wasReady bool) bool { return p.Available || (wasReady && p.
 
 // Changes tells whether the plan writes anything to the cluster.
 func (p *Plan) Changes() bool {
-	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.Workers) > 0 ||
+	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.StaleServices) > 0 || len(p.Workers) > 0 ||
 		len(p.EndpointSlices) > 0 || len(p.EndpointSliceUpdates) > 0 ||
 		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0 || len(p.StaleWorkers) > 0 ||
 		len(p.Gangs) > 0 || len(p.StaleGangs) > 0 || len(p.Readmit) > 0
@@ -143,6 +145,7 @@ func Compute(s *State, conditions []metav1.Condition, generation int64, now meta
 			p.Services = append(p.Services, svc)
 		}
 	}
+	p.roleService(s, cur.in)
 	r := newRestarts(s, now.Time)
 	for i := range s.Pods {
 		pod := &s.Pods[i]

@@ -83,6 +83,9 @@ func (c *Simulation) Apply(p *Plan) {
 	for _, svc := range p.Services {
 		c.Services = append(c.Services, *svc)
 	}
+	for _, stale := range p.StaleServices {
+		c.Services = slices.DeleteFunc(c.Services, func(svc corev1.Service) bool { return svc.Name == stale.Name })
+	}
 	for _, w := range p.Workers {
 		w := w.DeepCopy()
 		w.UID = types.UID(w.Name + "-workers")

@@ -72,6 +72,11 @@ const (
 	// the EndpointSlice controller's keeps that controller off them.
 	EndpointSliceManager = "lws.crossplane.io"
 
+	// LabelRoleService marks a DisaggregatedSet role's Service among the
+	// Services of a LeaderWorkerSet, so that it is deleted once no longer
+	// asked for.
+	LabelRoleService = "lws.crossplane.io/role-service"
+
 	// FieldOwner is the provider's field manager in target clusters.
 	FieldOwner = "lws-crossplane"
 )

@@ -1,9 +1,12 @@
 package render
 
 import (
+	"maps"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
@@ -22,6 +25,18 @@ func (in Input) Services() []*corev1.Service {
 // GroupService renders a group's own headless Service under UniquePerReplica.
 func (in Input) GroupService(group int) *corev1.Service {
 	return in.headless(lws.LeaderPodName(in.Name, group), map[string]string{lws.LabelName: in.Name, lws.LabelGroupIndex: itoa(group)})
+}
+
+// RoleService renders a DisaggregatedSet role's Service: headless, without
+// ports, selecting the role's pods of one slice and revision by their
+// labels, as upstream's "<lws>-prv". Clients resolve it once the role is
+// ready, so it publishes only ready pods.
+func (in Input) RoleService(rs v1alpha1.RoleService) *corev1.Service {
+	svc := in.headless(rs.Name, maps.Clone(rs.Selector))
+	svc.Spec.PublishNotReadyAddresses = false
+	maps.Copy(svc.Labels, rs.Selector)
+	svc.Labels[lws.LabelRoleService] = "true"
+	return svc
 }
 
 func (in Input) headless(name string, selector map[string]string) *corev1.Service {

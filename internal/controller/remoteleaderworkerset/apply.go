@@ -61,6 +61,14 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 	}); err != nil {
 		return err
 	}
+	if err := each(ctx, p.StaleServices, func(ctx context.Context, svc *corev1.Service) error {
+		if err := deletePlanned(ctx, c, svc, metav1.DeletePropagationBackground); err != nil {
+			return fmt.Errorf("cannot delete role Service %s: %w", svc.Name, err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := each(ctx, p.EndpointSlices, func(ctx context.Context, es *discoveryv1.EndpointSlice) error {
 		if err := create(ctx, c, es); err != nil {
 			return fmt.Errorf("cannot create EndpointSlice %s: %w", es.Name, err)
