@@ -15,23 +15,10 @@ const (
 	LabelClaimNamespace = "crossplane.io/claim-namespace"
 )
 
-// Read takes a LeaderWorkerSet from a claim or composite resource. A legacy
-// composite resource that backs a claim is named after the claim: the user
-// named the claim, and the pods are named after it.
+// Read takes a LeaderWorkerSet from a claim or composite resource.
 func Read(obj map[string]any) (LeaderWorkerSet, error) {
-	meta, _ := obj["metadata"].(map[string]any)
-	l := LeaderWorkerSet{
-		Name:        str(meta["name"]),
-		Namespace:   str(meta["namespace"]),
-		Labels:      strMap(meta["labels"]),
-		Annotations: strMap(meta["annotations"]),
-	}
-	if n := l.Labels[LabelClaimName]; n != "" {
-		l.Name, l.Namespace = n, l.Labels[LabelClaimNamespace]
-	}
-	if l.Namespace == "" {
-		l.Namespace = "default"
-	}
+	m := ReadMeta(obj)
+	l := LeaderWorkerSet{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
 	spec, ok := obj["spec"].(map[string]any)
 	if !ok {
 		return l, lws.FieldErrors{{Path: "spec", Message: "is required"}}
@@ -46,6 +33,33 @@ func Read(obj map[string]any) (LeaderWorkerSet, error) {
 		return l, lws.FieldErrors{{Path: "spec", Message: err.Error()}}
 	}
 	return l, nil
+}
+
+// Meta is what the function reads of a claim's or composite resource's
+// metadata.
+type Meta struct {
+	Name, Namespace     string
+	Labels, Annotations map[string]string
+}
+
+// ReadMeta reads a claim's or composite resource's metadata. A legacy
+// composite resource that backs a claim is named after the claim: the user
+// named the claim, and the objects are named after it.
+func ReadMeta(obj map[string]any) Meta {
+	meta, _ := obj["metadata"].(map[string]any)
+	m := Meta{
+		Name:        str(meta["name"]),
+		Namespace:   str(meta["namespace"]),
+		Labels:      strMap(meta["labels"]),
+		Annotations: strMap(meta["annotations"]),
+	}
+	if n := m.Labels[LabelClaimName]; n != "" {
+		m.Name, m.Namespace = n, m.Labels[LabelClaimNamespace]
+	}
+	if m.Namespace == "" {
+		m.Namespace = "default"
+	}
+	return m
 }
 
 func str(v any) string {

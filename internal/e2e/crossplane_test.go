@@ -120,7 +120,11 @@ func (e *env) installCrossplane(t testing.TB) {
 		"../../package/configuration/definition-leaderworkersets.yaml",
 		"../../package/configuration/definition-xleaderworkersets.yaml",
 		"../../package/configuration/composition-leaderworkerset.yaml",
-		"../../package/configuration/composition-leaderworkerset-legacy.yaml"))
+		"../../package/configuration/composition-leaderworkerset-legacy.yaml",
+		"../../package/configuration/definition-disaggregatedsets.yaml",
+		"../../package/configuration/definition-xdisaggregatedsets.yaml",
+		"../../package/configuration/composition-disaggregatedset.yaml",
+		"../../package/configuration/composition-disaggregatedset-legacy.yaml"))
 }
 
 // TestClaimThroughCrossplane runs the whole product: the real Crossplane

@@ -63,6 +63,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Join(errors.New("cannot get observed composed resources"), err))
 		return rsp, nil
 	}
+	if IsDisaggregated(oxr.Resource.GetKind()) {
+		if err := composeDisaggregated(req, rsp, observed); err != nil {
+			log.Info("Cannot compose DisaggregatedSet", "error", err)
+			invalid(rsp, err)
+		}
+		return rsp, nil
+	}
 	clusters, err := observedClusters(observed)
 	if err != nil {
 		response.Fatal(rsp, err)

@@ -13,7 +13,10 @@ import (
 )
 
 // XRDFiles are the configuration package's XRDs.
-var XRDFiles = []string{"definition-xleaderworkersets.yaml", "definition-leaderworkersets.yaml"}
+var XRDFiles = []string{
+	"definition-xleaderworkersets.yaml", "definition-leaderworkersets.yaml",
+	"definition-xdisaggregatedsets.yaml", "definition-disaggregatedsets.yaml",
+}
 
 // CRDs returns, from the package directory root, the provider's CRDs and the
 // CRDs Crossplane derives from the XRDs, derived with Crossplane's own code.

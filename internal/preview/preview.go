@@ -16,7 +16,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/compose"
+	"github.com/lws-crossplane/lws-crossplane/internal/dscompose"
 	"github.com/lws-crossplane/lws-crossplane/internal/function"
 	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/kube"
@@ -50,6 +52,12 @@ func Composed(obj map[string]any) ([]ClusterObject, error) {
 	out := make([]ClusterObject, 0, len(res))
 	for _, name := range slices.Sorted(maps.Keys(res)) {
 		cluster, _ := strings.CutPrefix(name, function.ResourcePrefix)
+		if c := res[name].GetResource().AsMap(); c != nil {
+			// A DisaggregatedSet's managed resources name their cluster.
+			if labels, ok := c["metadata"].(map[string]any)["labels"].(map[string]any); ok && labels[dscompose.LabelCluster] != nil {
+				cluster, _ = labels[dscompose.LabelCluster].(string)
+			}
+		}
 		out = append(out, ClusterObject{Cluster: cluster, Object: res[name].GetResource().AsMap()})
 	}
 	return out, nil
@@ -63,6 +71,9 @@ func Composed(obj map[string]any) ([]ClusterObject, error) {
 // Exclusive placement's nodeSelector on workers depends on where the leader
 // is scheduled, so it does not show here.
 func Objects(obj map[string]any) ([]ClusterObject, error) {
+	if kind, _ := obj["kind"].(string); function.IsDisaggregated(kind) {
+		return disaggregatedObjects(obj)
+	}
 	l, err := compose.Read(obj)
 	if err != nil {
 		return nil, err
@@ -73,36 +84,49 @@ func Objects(obj map[string]any) ([]ClusterObject, error) {
 	}
 	var out []ClusterObject
 	for _, t := range targets {
-		c := groups.NewSimulation(t.Resource.Spec.ForProvider)
-		if c.Gang, err = previewGang(t.Resource.Spec.ForProvider.Metadata.Annotations); err != nil {
+		objs, err := simulated(t.Cluster, t.Resource.Spec.ForProvider)
+		if err != nil {
 			return nil, err
 		}
-		if _, err := c.Converge(metav1.Now()); err != nil {
-			return nil, fmt.Errorf("cluster %s: %w", t.Cluster, err)
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// simulated are the objects a cluster holds of one managed resource once
+// every pod started.
+func simulated(cluster string, p v1alpha1.RemoteLeaderWorkerSetParameters) ([]ClusterObject, error) {
+	c := groups.NewSimulation(p)
+	var err error
+	if c.Gang, err = previewGang(p.Metadata.Annotations); err != nil {
+		return nil, err
+	}
+	if _, err := c.Converge(metav1.Now()); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+	}
+	objs := []any{}
+	for i := range c.Revisions {
+		objs = append(objs, &c.Revisions[i])
+	}
+	if c.Leader != nil {
+		objs = append(objs, c.Leader)
+	}
+	for i := range c.Services {
+		objs = append(objs, &c.Services[i])
+	}
+	for i := range c.Workers {
+		objs = append(objs, &c.Workers[i])
+	}
+	for _, g := range c.GangObjects {
+		objs = append(objs, g)
+	}
+	out := make([]ClusterObject, 0, len(objs))
+	for _, o := range objs {
+		m, err := kube.ToMap(o)
+		if err != nil {
+			return nil, err
 		}
-		objs := []any{}
-		for i := range c.Revisions {
-			objs = append(objs, &c.Revisions[i])
-		}
-		if c.Leader != nil {
-			objs = append(objs, c.Leader)
-		}
-		for i := range c.Services {
-			objs = append(objs, &c.Services[i])
-		}
-		for i := range c.Workers {
-			objs = append(objs, &c.Workers[i])
-		}
-		for _, g := range c.GangObjects {
-			objs = append(objs, g)
-		}
-		for _, o := range objs {
-			m, err := kube.ToMap(o)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ClusterObject{Cluster: t.Cluster, Object: asPlanned(m)})
-		}
+		out = append(out, ClusterObject{Cluster: cluster, Object: asPlanned(m)})
 	}
 	return out, nil
 }

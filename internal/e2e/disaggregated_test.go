@@ -1,0 +1,224 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/disagg"
+	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
+)
+
+// dsObject is a DisaggregatedSet claim of two roles, prefill and decode,
+// of 2 groups of 2 pods each, in two slices over the two target clusters.
+func dsObject(name, image string) *unstructured.Unstructured {
+	role := func(role string) map[string]any {
+		return map[string]any{
+			"name": role,
+			"spec": map[string]any{
+				"replicas": int64(2),
+				"leaderWorkerTemplate": map[string]any{
+					"size":           int64(2),
+					"workerTemplate": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "c", "image": image}}}},
+				},
+			},
+		}
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "lws.crossplane.io/v1alpha1",
+		"kind":       "DisaggregatedSet",
+		"metadata":   map[string]any{"name": name, "namespace": "default"},
+		"spec": map[string]any{
+			"slices":    int64(2),
+			"placement": map[string]any{"clusters": []any{map[string]any{"name": "default"}, map[string]any{"name": "second"}}},
+			"roles":     []any{role("prefill"), role("decode")},
+		},
+	}}
+}
+
+// dsAvailable: every role has its 4 groups (2 per slice) ready and
+// updated, and the DisaggregatedSet says Available.
+func dsAvailable(status map[string]any, conds map[string]map[string]any) error {
+	if conds["Available"]["status"] != "True" || conds["Progressing"]["status"] != "False" {
+		return fmt.Errorf("Available %v, Progressing %v", conds["Available"], conds["Progressing"])
+	}
+	roles, _ := status["roleStatuses"].([]any)
+	if len(roles) != 2 {
+		return fmt.Errorf("role statuses %v", roles)
+	}
+	for _, r := range roles {
+		m, _ := r.(map[string]any)
+		if m["replicas"] != int64(4) || m["readyReplicas"] != int64(4) || m["updatedReplicas"] != int64(4) {
+			return fmt.Errorf("role %v: want 4 groups ready and updated", m)
+		}
+	}
+	return nil
+}
+
+// TestDisaggregatedSetThroughCrossplane runs a DisaggregatedSet through the
+// real Crossplane core, the function and the provider: two roles in two
+// slices, one slice per cluster, each slice's roles as LeaderWorkerSets
+// with their role Services once ready; a template edit rolls out both
+// roles of each slice together, in upstream's sequence for 2 groups with a
+// surge of 1.
+func TestDisaggregatedSetThroughCrossplane(t *testing.T) {
+	e, second := startWithCrossplane(t)
+	ctx := context.Background()
+	clusters := []*testenv.Cluster{e.target, second}
+
+	must(t, e.cp.Client.Create(ctx, dsObject("llm", "image:v1")))
+	e.lwsStatus(t, "DisaggregatedSet", "llm", "both roles available", dsAvailable)
+	rev := dsRevision(t, e)
+	for slice, c := range clusters {
+		for _, role := range []string{"prefill", "decode"} {
+			set := disagg.Set{DS: "llm", Slice: int32(slice), Revision: rev, Role: role}
+			if n := len(pods(t, c, set.Name())); n != 4 {
+				t.Errorf("cluster %s: %s has %d pods, want 2 groups of 2", c.Name, set.Name(), n)
+			}
+			testenv.Eventually(t, time.Minute, "role Service "+set.ServiceName(), func(ctx context.Context) (bool, error) {
+				svc := &corev1.Service{}
+				err := c.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: set.ServiceName()}, svc)
+				return err == nil && svc.Spec.Selector[disagg.LabelRole] == role, client.IgnoreNotFound(err)
+			})
+		}
+	}
+
+	t.Run("ARolloutMovesBothRolesOfASliceTogether", func(t *testing.T) {
+		steps := watchSteps(t, e, rev)
+		e.editLWS(t, "DisaggregatedSet", "llm", func(u *unstructured.Unstructured) error {
+			roles, _, _ := unstructured.NestedSlice(u.Object, "spec", "roles")
+			must(t, unstructured.SetNestedSlice(roles[0].(map[string]any), []any{map[string]any{"name": "c", "image": "image:v2"}}, "spec", "leaderWorkerTemplate", "workerTemplate", "spec", "containers"))
+			return unstructured.SetNestedSlice(u.Object, roles, "spec", "roles")
+		})
+		e.lwsStatus(t, "DisaggregatedSet", "llm", "both roles available at the new revision", func(status map[string]any, conds map[string]map[string]any) error {
+			if status["revision"] == rev {
+				return fmt.Errorf("revision still %s", rev)
+			}
+			return dsAvailable(status, conds)
+		})
+		// Old and new replicas of [prefill, decode], as the function
+		// planned them: states where the roles differ are Crossplane
+		// applying one step's managed resources one by one.
+		want := []string{"2,2/0,0", "2,2/1,1", "1,1/1,1", "1,1/2,2", "0,0/2,2"}
+		for slice, got := range steps() {
+			if !slices.Equal(got, want) {
+				t.Errorf("slice %d rolled out %v, want %v", slice, got, want)
+			}
+		}
+		newRev := dsRevision(t, e)
+		for slice, c := range clusters {
+			for _, role := range []string{"prefill", "decode"} {
+				set := disagg.Set{DS: "llm", Slice: int32(slice), Revision: newRev, Role: role}
+				if n := len(pods(t, c, set.Name())); n != 4 {
+					t.Errorf("cluster %s: %s has %d pods, want 2 groups of 2", c.Name, set.Name(), n)
+				}
+				old := disagg.Set{DS: "llm", Slice: int32(slice), Revision: rev, Role: role}
+				testenv.Eventually(t, time.Minute, "the old revision's pods and role Service gone", func(ctx context.Context) (bool, error) {
+					err := c.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: old.ServiceName()}, &corev1.Service{})
+					return len(pods(t, c, old.Name())) == 0 && err != nil, client.IgnoreNotFound(err)
+				})
+			}
+		}
+	})
+
+	t.Run("InvalidSpecRefusedNamingTheField", func(t *testing.T) {
+		bad := dsObject("bad", "image:v1")
+		roles, _, _ := unstructured.NestedSlice(bad.Object, "spec", "roles")
+		must(t, unstructured.SetNestedField(roles[1].(map[string]any), int64(0), "spec", "leaderWorkerTemplate", "size"))
+		must(t, unstructured.SetNestedSlice(bad.Object, roles, "spec", "roles"))
+		err := e.cp.Client.Create(ctx, bad)
+		if err == nil {
+			e.lwsStatus(t, "DisaggregatedSet", "bad", "Valid=False naming the field", func(_ map[string]any, conds map[string]map[string]any) error {
+				if v := conds["Valid"]; v["status"] != "False" || !strings.Contains(fmt.Sprint(v["message"]), "spec.roles[1].spec.leaderWorkerTemplate.size") {
+					return fmt.Errorf("Valid %v", v)
+				}
+				return nil
+			})
+		} else if !strings.Contains(err.Error(), "size") {
+			t.Errorf("refused without naming the field: %v", err)
+		}
+	})
+}
+
+// dsRevision is the revision a DisaggregatedSet claim is rolled to.
+func dsRevision(t testing.TB, e *env) string {
+	t.Helper()
+	u := dsObject("llm", "")
+	must(t, e.cp.Client.Get(context.Background(), client.ObjectKeyFromObject(u), u))
+	rev, _, _ := unstructured.NestedString(u.Object, "status", "revision")
+	if rev == "" {
+		t.Fatal("no revision in the DisaggregatedSet's status")
+	}
+	return rev
+}
+
+// watchSteps samples the managed resources of the DisaggregatedSet every 20
+// ms from now on, and returns a function that stops sampling and gives,
+// per slice, the states in which both roles had the same replicas, as
+// "old,old/new,new" of [prefill, decode], each once in a row. old is the
+// given revision; new any other.
+func watchSteps(t testing.TB, e *env, old string) func() map[int32][]string {
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	steps := map[int32][]string{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			var mrs v1alpha1.RemoteLeaderWorkerSetList
+			if err := e.cp.Client.List(ctx, &mrs, client.InNamespace("default"), client.MatchingLabels{disagg.LabelName: "llm"}); err == nil {
+				type counts struct{ old, new [2]int32 }
+				bySlice := map[int32]*counts{}
+				for _, mr := range mrs.Items {
+					var slice int32
+					fmt.Sscan(mr.Labels[disagg.LabelSlice], &slice)
+					if bySlice[slice] == nil {
+						bySlice[slice] = &counts{}
+					}
+					role := 0
+					if mr.Labels[disagg.LabelRole] == "decode" {
+						role = 1
+					}
+					if mr.Labels[disagg.LabelRevision] == old {
+						bySlice[slice].old[role] = mr.Spec.ForProvider.Replicas
+					} else {
+						bySlice[slice].new[role] = mr.Spec.ForProvider.Replicas
+					}
+				}
+				mu.Lock()
+				for slice, c := range bySlice {
+					if c.old[0] != c.old[1] || c.new[0] != c.new[1] {
+						continue
+					}
+					s := fmt.Sprintf("%d,%d/%d,%d", c.old[0], c.old[1], c.new[0], c.new[1])
+					if n := len(steps[slice]); n == 0 || steps[slice][n-1] != s {
+						steps[slice] = append(steps[slice], s)
+					}
+				}
+				mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() map[int32][]string {
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return steps
+	}
+}

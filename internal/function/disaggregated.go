@@ -1,0 +1,132 @@
+package function
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+	"github.com/crossplane/function-sdk-go/response"
+	"google.golang.org/protobuf/types/known/durationpb"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/dscompose"
+	"github.com/lws-crossplane/lws-crossplane/internal/kube"
+)
+
+// Kinds of a DisaggregatedSet's composite resources: the namespaced one and
+// the legacy one behind its claim.
+const (
+	KindXDisaggregatedSet         = "XDisaggregatedSet"
+	KindCompositeDisaggregatedSet = "CompositeDisaggregatedSet"
+)
+
+// IsDisaggregated tells whether a composite kind is a DisaggregatedSet's.
+func IsDisaggregated(kind string) bool {
+	return kind == KindXDisaggregatedSet || kind == KindCompositeDisaggregatedSet
+}
+
+// The DisaggregatedSet's conditions and reasons, upstream's.
+const (
+	ReasonAllRolesReady     = "AllRolesReady"
+	ReasonRolloutInProgress = "RolloutInProgress"
+)
+
+// composeDisaggregated answers for a DisaggregatedSet: its managed
+// resources (package dscompose), its status, conditions and events.
+func composeDisaggregated(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, observed map[resource.Name]resource.ObservedComposed) error {
+	oxr, err := request.GetObservedCompositeResource(req)
+	if err != nil {
+		return errors.Join(errors.New("cannot get observed composite resource"), err)
+	}
+	d, err := dscompose.Read(oxr.Resource.Object)
+	if err != nil {
+		return err
+	}
+	var sets []dscompose.Set
+	ready := map[string]bool{}
+	for name, oc := range observed {
+		if oc.Resource.GetKind() != v1alpha1.RemoteLeaderWorkerSetKind {
+			continue
+		}
+		mr := &v1alpha1.RemoteLeaderWorkerSet{}
+		b, err := json.Marshal(oc.Resource.Object)
+		if err == nil {
+			err = json.Unmarshal(b, mr)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot read observed %s: %w", name, err)
+		}
+		if s, ok := dscompose.ReadSet(mr); ok {
+			sets = append(sets, s)
+			ready[string(name)] = mr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
+		}
+	}
+	c, err := dscompose.Plan(d, sets)
+	if err != nil {
+		return err
+	}
+
+	desired, err := request.GetDesiredComposedResources(req)
+	if err != nil {
+		return errors.Join(errors.New("cannot get desired composed resources"), err)
+	}
+	for name, mr := range c.Resources {
+		m, err := kube.ToMap(mr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		dcd := &resource.DesiredComposed{Resource: &composed.Unstructured{}, Ready: resource.ReadyFalse}
+		dcd.Resource.SetUnstructuredContent(m)
+		if ready[name] {
+			dcd.Ready = resource.ReadyTrue
+		}
+		desired[resource.Name(name)] = dcd
+	}
+	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
+		return errors.Join(errors.New("cannot set desired composed resources"), err)
+	}
+
+	dxr, err := request.GetDesiredCompositeResource(req)
+	if err != nil {
+		return errors.Join(errors.New("cannot get desired composite resource"), err)
+	}
+	c.Status.ObservedGeneration = oxr.Resource.GetGeneration()
+	st, err := kube.ToMap(c.Status)
+	if err != nil {
+		return err
+	}
+	if err := dxr.Resource.SetValue("status", st); err != nil {
+		return errors.Join(errors.New("cannot set composite resource status"), err)
+	}
+	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+		return errors.Join(errors.New("cannot set desired composite resource"), err)
+	}
+
+	response.ConditionTrue(rsp, v1alpha1.ConditionValid, v1alpha1.ReasonValidSpec).TargetCompositeAndClaim()
+	// Available and Progressing exclude each other; the False one takes
+	// the True one's reason and message, as upstream's.
+	reason, msg := ReasonRolloutInProgress, "Roles are being created, scaled or rolled out"
+	available, progressing := response.ConditionFalse, response.ConditionTrue
+	if c.Available {
+		reason, msg = ReasonAllRolesReady, "Every role has all its groups ready at the current revision"
+		available, progressing = response.ConditionTrue, response.ConditionFalse
+	}
+	available(rsp, v1alpha1.ConditionAvailable, reason).WithMessage(msg).TargetCompositeAndClaim()
+	progressing(rsp, v1alpha1.ConditionProgressing, reason).WithMessage(msg).TargetCompositeAndClaim()
+	for _, e := range c.Events {
+		response.Normal(rsp, e.Message).WithReason(e.Reason).TargetCompositeAndClaim()
+	}
+	if c.Requeue > 0 {
+		rsp.Meta.Ttl = durationpb.New(min(c.Requeue, rsp.GetMeta().GetTtl().AsDuration()))
+	}
+	if circuitOpen(oxr.Resource) {
+		rsp.Meta.Ttl = durationpb.New(min(rsp.GetMeta().GetTtl().AsDuration(), CircuitOpenTTL))
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package preview
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/lws-crossplane/lws-crossplane/internal/dscompose"
+)
+
+// disaggregatedObjects are the objects a DisaggregatedSet runs as in each
+// target cluster once every role is ready: its LeaderWorkerSets' objects
+// and its role Services, which wait for ready groups. It plans twice: once
+// from nothing, and once with every set reporting its groups ready.
+func disaggregatedObjects(obj map[string]any) ([]ClusterObject, error) {
+	d, err := dscompose.Read(obj)
+	if err != nil {
+		return nil, err
+	}
+	composed, err := dscompose.Plan(d, nil)
+	if err != nil {
+		return nil, err
+	}
+	var ready []dscompose.Set
+	for _, mr := range composed.Resources {
+		mr = mr.DeepCopy()
+		n := mr.Spec.ForProvider.Replicas
+		mr.Status.AtProvider.Replicas, mr.Status.AtProvider.ReadyReplicas, mr.Status.AtProvider.UpdatedReplicas = n, n, n
+		if s, ok := dscompose.ReadSet(mr); ok {
+			ready = append(ready, s)
+		}
+	}
+	if composed, err = dscompose.Plan(d, ready); err != nil {
+		return nil, err
+	}
+	var out []ClusterObject
+	for _, name := range slices.Sorted(maps.Keys(composed.Resources)) {
+		mr := composed.Resources[name]
+		objs, err := simulated(mr.Labels[dscompose.LabelCluster], mr.Spec.ForProvider)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
