@@ -150,7 +150,7 @@ func NextStep(s State) (Step, bool) {
 	if grows(up, s.New) && s.surgeAllows(up) {
 		return Step{Old: clone(s.Old), New: up}, true
 	}
-	if old, ok := s.proportionalDrain(k); ok {
+	if old, ok := s.followOldCurve(k); ok {
 		return Step{Old: old, New: clone(s.New)}, true
 	}
 	if old, ok := s.makeRoom(up); ok {
@@ -257,12 +257,12 @@ func (s State) surgeAllows(up []int32) bool {
 	return true
 }
 
-// proportionalDrain lowers old replicas to the old curve's next point. The
+// followOldCurve lowers old replicas to the old curve's next point. The
 // curve's position is that of the most drained role, so every role is
 // brought to the same point. A role that is not growing (initialOld at or
 // above target) keeps enough old replicas that old plus new stays at target
 // minus unavailability.
-func (s State) proportionalDrain(k int64) ([]int32, bool) {
+func (s State) followOldCurve(k int64) ([]int32, bool) {
 	var at int64
 	for i := range s.Old {
 		if s.InitialOld[i] > 0 {
