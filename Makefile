@@ -119,10 +119,11 @@ render: crossplane build
 	@set -e; $(BIN)/function --insecure --address=$(RENDER_ADDR) --metrics-address=127.0.0.1:0 & fn=$$!; \
 	trap "kill $$fn" EXIT; mkdir -p $(BIN)/render $(BIN)/.home; \
 	for f in examples/*.yaml; do \
-	  grep -q '^apiVersion: lws.crossplane.io' $$f && grep -qE '^kind: X?LeaderWorkerSet$$' $$f || continue; \
-	  sed 's/^kind: LeaderWorkerSet$$/kind: XLeaderWorkerSet/' $$f > $(BIN)/render/xr.yaml; \
+	  grep -q '^apiVersion: lws.crossplane.io' $$f || continue; \
+	  kind=$$(sed -nE 's/^kind: X?(LeaderWorkerSet|DisaggregatedSet)$$/\1/p' $$f); [ -n "$$kind" ] || continue; \
+	  sed "s/^kind: $$kind$$/kind: X$$kind/" $$f > $(BIN)/render/xr.yaml; \
 	  echo "# $$f"; \
-	  HOME=$(BIN)/.home $(BIN)/crossplane render $(BIN)/render/xr.yaml package/configuration/composition-leaderworkerset.yaml examples/functions.yaml \
+	  HOME=$(BIN)/.home $(BIN)/crossplane render $(BIN)/render/xr.yaml package/configuration/composition-$$(echo $$kind | tr A-Z a-z).yaml examples/functions.yaml \
 	    --crossplane-binary=$(BIN)/crossplane-core -a render.crossplane.io/runtime-development-target=$(RENDER_ADDR); \
 	done
 

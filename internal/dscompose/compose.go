@@ -11,7 +11,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
-	"github.com/lws-crossplane/lws-crossplane/internal/compose"
 	"github.com/lws-crossplane/lws-crossplane/internal/disagg"
 	"github.com/lws-crossplane/lws-crossplane/internal/dsplan"
 )
@@ -82,10 +81,13 @@ func Plan(d DisaggregatedSet, observed []Set) (Composed, error) {
 		}
 		cluster := clusters[placed[slice]]
 		sets := bySlice[slice]
-		decision := dsplan.Plan(rev, roles, lwsOf(sets))
+		decision, err := dsplan.Plan(rev, roles, lwsOf(sets))
+		if err != nil {
+			return Composed{}, fmt.Errorf("slice %d: %w", slice, err)
+		}
 		c.Events = append(c.Events, decision.Events...)
-		if decision.Requeue > 0 && (c.Requeue == 0 || decision.Requeue < c.Requeue) {
-			c.Requeue = decision.Requeue
+		if d := decision.RequeueAfter; d > 0 && (c.Requeue == 0 || d < c.Requeue) {
+			c.Requeue = d
 		}
 		services := serviceRevisions(rev, roles, sets)
 		for _, s := range sets {

@@ -11,11 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// AnnotationInitialReplicas records, on every old LeaderWorkerSet, its
-// replicas when the rollout started: the planner's InitialOld. Its value is
-// a decimal integer.
-const AnnotationInitialReplicas = "disaggregatedset.x-k8s.io/initial-replicas"
-
 // The events Plan asks the caller to record, all of type EventTypeNormal.
 const (
 	EventTypeNormal = "Normal"
@@ -49,7 +44,9 @@ type LWS struct {
 	Replicas int32
 	// ReadyReplicas is status.readyReplicas.
 	ReadyReplicas int32
-	// InitialReplicas is the AnnotationInitialReplicas value, nil when the
+	// InitialReplicas is the initial-replicas annotation's value
+	// (disagg.AnnotationInitialReplicas), recorded on every old
+	// LeaderWorkerSet when the rollout started; nil when the
 	// annotation is absent; Replicas stands in for it then.
 	InitialReplicas *int32
 	// Order ranks the creation of its revision: higher is newer. Old
@@ -78,7 +75,7 @@ type Decision struct {
 	Create []Creation
 	// Scale maps LeaderWorkerSet names to their new spec.replicas.
 	Scale map[string]int32
-	// Annotate maps LeaderWorkerSet names to the AnnotationInitialReplicas
+	// Annotate maps LeaderWorkerSet names to the initial-replicas
 	// value to set.
 	Annotate map[string]int32
 	// Delete lists LeaderWorkerSet names to delete.

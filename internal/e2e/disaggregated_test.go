@@ -17,6 +17,7 @@ import (
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/disagg"
+	"github.com/lws-crossplane/lws-crossplane/internal/dscompose"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
 )
 
@@ -180,20 +181,22 @@ func watchSteps(t testing.TB, e *env, old string) func() map[int32][]string {
 			if err := e.cp.Client.List(ctx, &mrs, client.InNamespace("default"), client.MatchingLabels{disagg.LabelName: "llm"}); err == nil {
 				type counts struct{ old, new [2]int32 }
 				bySlice := map[int32]*counts{}
-				for _, mr := range mrs.Items {
-					var slice int32
-					fmt.Sscan(mr.Labels[disagg.LabelSlice], &slice)
-					if bySlice[slice] == nil {
-						bySlice[slice] = &counts{}
+				for i := range mrs.Items {
+					set, ok := dscompose.ReadSet(&mrs.Items[i])
+					if !ok {
+						continue
+					}
+					if bySlice[set.Slice] == nil {
+						bySlice[set.Slice] = &counts{}
 					}
 					role := 0
-					if mr.Labels[disagg.LabelRole] == "decode" {
+					if set.Role == "decode" {
 						role = 1
 					}
-					if mr.Labels[disagg.LabelRevision] == old {
-						bySlice[slice].old[role] = mr.Spec.ForProvider.Replicas
+					if set.Revision == old {
+						bySlice[set.Slice].old[role] = mrs.Items[i].Spec.ForProvider.Replicas
 					} else {
-						bySlice[slice].new[role] = mr.Spec.ForProvider.Replicas
+						bySlice[set.Slice].new[role] = mrs.Items[i].Spec.ForProvider.Replicas
 					}
 				}
 				mu.Lock()

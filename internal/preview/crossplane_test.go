@@ -59,7 +59,11 @@ func TestCrossplaneRender(t *testing.T) {
 	for name, obj := range examples(t) {
 		t.Run(name, func(t *testing.T) {
 			// crossplane render takes a composite resource, not a claim.
-			obj["kind"] = "XLeaderWorkerSet"
+			kind, composition := "XLeaderWorkerSet", "../../package/configuration/composition-leaderworkerset.yaml"
+			if disaggregatedClaim(obj) {
+				kind, composition = "XDisaggregatedSet", "../../package/configuration/composition-disaggregatedset.yaml"
+			}
+			obj["kind"] = kind
 			xr := filepath.Join(t.TempDir(), "xr.yaml")
 			b, err := sigsyaml.Marshal(obj)
 			if err != nil {
@@ -68,7 +72,7 @@ func TestCrossplaneRender(t *testing.T) {
 			if err := os.WriteFile(xr, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(cli, "render", xr, "../../package/configuration/composition-leaderworkerset.yaml", "../../examples/functions.yaml",
+			cmd := exec.Command(cli, "render", xr, composition, "../../examples/functions.yaml",
 				"--crossplane-binary="+core, "-a", "render.crossplane.io/runtime-development-target="+addr)
 			cmd.Env = append(os.Environ(), "HOME="+home)
 			var stderr bytes.Buffer

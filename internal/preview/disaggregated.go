@@ -7,6 +7,12 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/dscompose"
 )
 
+// disaggregatedClaim tells whether obj is a DisaggregatedSet claim.
+func disaggregatedClaim(obj map[string]any) bool {
+	kind, _ := obj["kind"].(string)
+	return kind == "DisaggregatedSet"
+}
+
 // disaggregatedObjects are the objects a DisaggregatedSet runs as in each
 // target cluster once every role is ready: its LeaderWorkerSets' objects
 // and its role Services, which wait for ready groups. It plans twice: once

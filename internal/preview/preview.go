@@ -34,6 +34,11 @@ type ClusterObject struct {
 // Composed runs the composition function in process on a claim or composite
 // resource and returns the resources it composes, by cluster name.
 func Composed(obj map[string]any) ([]ClusterObject, error) {
+	if disaggregatedClaim(obj) {
+		// Crossplane gives the function the claim's composite resource.
+		obj = maps.Clone(obj)
+		obj["kind"] = function.KindXDisaggregatedSet
+	}
 	s, err := structpb.NewStruct(obj)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode input: %w", err)
@@ -71,7 +76,7 @@ func Composed(obj map[string]any) ([]ClusterObject, error) {
 // Exclusive placement's nodeSelector on workers depends on where the leader
 // is scheduled, so it does not show here.
 func Objects(obj map[string]any) ([]ClusterObject, error) {
-	if kind, _ := obj["kind"].(string); function.IsDisaggregated(kind) {
+	if kind, _ := obj["kind"].(string); function.IsDisaggregated(kind) || disaggregatedClaim(obj) {
 		return disaggregatedObjects(obj)
 	}
 	l, err := compose.Read(obj)

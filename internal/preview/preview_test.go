@@ -31,7 +31,7 @@ func examples(t *testing.T) map[string]map[string]any {
 		if err := yaml.Unmarshal(b, &obj); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if k := obj["kind"]; obj["apiVersion"] == "lws.crossplane.io/v1alpha1" && (k == "LeaderWorkerSet" || k == "XLeaderWorkerSet") {
+		if k := obj["kind"]; obj["apiVersion"] == "lws.crossplane.io/v1alpha1" && (k == "LeaderWorkerSet" || k == "XLeaderWorkerSet" || k == "DisaggregatedSet") {
 			out[strings.TrimSuffix(filepath.Base(f), ".yaml")] = obj
 		}
 	}
