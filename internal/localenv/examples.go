@@ -56,7 +56,8 @@ func (e *Env) ApplyExamples(ctx context.Context, dir string) ([]string, error) {
 	return append(names, more...), err
 }
 
-// readExample reads a claim or composite resource; other files give nil.
+// readExample reads a claim or composite resource, of a LeaderWorkerSet or
+// a DisaggregatedSet; other files give nil.
 func readExample(f string) (*unstructured.Unstructured, error) {
 	b, err := os.ReadFile(f)
 	if err != nil {
@@ -67,7 +68,7 @@ func readExample(f string) (*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("%s: %w", f, err)
 	}
 	u := &unstructured.Unstructured{Object: obj}
-	if !strings.HasPrefix(u.GetAPIVersion(), "lws.crossplane.io/") || !strings.HasSuffix(u.GetKind(), "LeaderWorkerSet") {
+	if !strings.HasPrefix(u.GetAPIVersion(), "lws.crossplane.io/") || !strings.HasSuffix(u.GetKind(), "LeaderWorkerSet") && !strings.HasSuffix(u.GetKind(), "DisaggregatedSet") {
 		return nil, nil
 	}
 	return u, nil

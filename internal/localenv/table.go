@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -85,24 +86,71 @@ func (e *Env) claims(ctx context.Context, w io.Writer) (bool, error) {
 			ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
 			updated, _, _ := unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
 			clusters, _, _ := unstructured.NestedString(u.Object, "status", "clustersReady")
-			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			var active []string
-			status := map[string]string{}
-			for _, c := range conds {
-				m, _ := c.(map[string]any)
-				typ, st := fmt.Sprint(m["type"]), fmt.Sprint(m["status"])
-				status[typ] = st
-				if st == "True" && typ != "Ready" && typ != "Synced" {
-					active = append(active, typ)
-				}
-			}
-			slices.Sort(active)
+			status, active := conditions(&u)
 			all = all && status["Ready"] == "True" && ready == updated && updated >= replicas
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", kind, u.GetName(), status["Synced"], status["Ready"], ready, replicas, updated, clusters, strings.Join(active, ","))
 		}
 	}
+	dsReady, err := e.disaggregatedSets(ctx, tw)
+	if err != nil {
+		return false, err
+	}
 	fmt.Fprintln(tw)
-	return all, tw.Flush()
+	return all && dsReady, tw.Flush()
+}
+
+// disaggregatedSets writes one line per DisaggregatedSet claim and
+// composite resource: its groups summed over roles and slices, and the
+// clusters of its slices. It reports whether every one is Available.
+func (e *Env) disaggregatedSets(ctx context.Context, tw io.Writer) (bool, error) {
+	all := true
+	for _, kind := range []string{"DisaggregatedSet", "XDisaggregatedSet"} {
+		var l unstructured.UnstructuredList
+		l.SetAPIVersion(v1alpha1.Group + "/v1alpha1")
+		l.SetKind(kind + "List")
+		if err := e.ControlPlane.Client.List(ctx, &l); err != nil {
+			return false, err
+		}
+		for _, u := range l.Items {
+			var ready, updated, replicas int64
+			roles, _, _ := unstructured.NestedSlice(u.Object, "status", "roleStatuses")
+			for _, r := range roles {
+				m, _ := r.(map[string]any)
+				for field, sum := range map[string]*int64{"readyReplicas": &ready, "updatedReplicas": &updated, "replicas": &replicas} {
+					n, _, _ := unstructured.NestedInt64(m, field)
+					*sum += n
+				}
+			}
+			clusters := map[string]bool{}
+			sl, _, _ := unstructured.NestedSlice(u.Object, "status", "slices")
+			for _, x := range sl {
+				m, _ := x.(map[string]any)
+				clusters[fmt.Sprint(m["cluster"])] = true
+			}
+			status, active := conditions(&u)
+			all = all && status["Available"] == "True"
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", kind, u.GetName(), status["Synced"], status["Ready"], ready, replicas, updated, strings.Join(slices.Sorted(maps.Keys(clusters)), ","), strings.Join(active, ","))
+		}
+	}
+	return all, nil
+}
+
+// conditions are the status of each condition of a claim or composite
+// resource, and the True ones other than Ready and Synced, sorted.
+func conditions(u *unstructured.Unstructured) (map[string]string, []string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	var active []string
+	status := map[string]string{}
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		typ, st := fmt.Sprint(m["type"]), fmt.Sprint(m["status"])
+		status[typ] = st
+		if st == "True" && typ != "Ready" && typ != "Synced" {
+			active = append(active, typ)
+		}
+	}
+	slices.Sort(active)
+	return status, active
 }
 
 func leaderState(p *corev1.Pod) string {
