@@ -22,12 +22,15 @@ import (
 // revision, each divided by the same two LeaderWorkerSets run alone (two
 // claims created, then edited, at once) in the same run on the same
 // cluster. A rollout of the roles is sequenced (no step before the new
-// revision of every role is ready), the claims' are not.
+// revision of every role is ready), the claims' are not. It also counts
+// the composite reconciles core refused with a circuit breaker open
+// during each rollout.
 func BenchmarkDisaggregatedSet(b *testing.B) {
 	const groups, size = 16, 4
-	e, targets, _ := packagedClusters(b, 1, testenv.Options{NodeAgent: nodeagent.Config{Pools: convergePools}})
+	e, targets, x := packagedClusters(b, 1, testenv.Options{NodeAgent: nodeagent.Config{Pools: convergePools}})
 	ctx := context.Background()
-	var alone, ds [2]time.Duration // create, rollout
+	var alone, ds [2]time.Duration  // create, rollout
+	var breakerAlone, breakerDS int // core's reconciles refused by a breaker, during rollouts
 	for i := range b.N {
 		// The LeaderWorkerSets alone.
 		names := []string{fmt.Sprintf("prefill-%d", i), fmt.Sprintf("decode-%d", i)}
@@ -42,6 +45,7 @@ func BenchmarkDisaggregatedSet(b *testing.B) {
 		}
 		alone[0] += time.Since(began)
 		began = time.Now()
+		before, _ := breakerOpen(b, x)
 		for _, n := range names {
 			e.setImage(b, n, "image:v2")
 		}
@@ -49,6 +53,8 @@ func BenchmarkDisaggregatedSet(b *testing.B) {
 			e.rolledOut(b, targets, n, "image:v2", groups*size)
 		}
 		alone[1] += time.Since(began)
+		after, _ := breakerOpen(b, x)
+		breakerAlone += after - before
 		for _, n := range names {
 			must(b, e.cp.Client.Delete(ctx, claim(n, "")))
 		}
@@ -62,6 +68,7 @@ func BenchmarkDisaggregatedSet(b *testing.B) {
 		ds[0] += time.Since(began)
 		rev := dsRevisionOf(b, e, name)
 		began = time.Now()
+		before, _ = breakerOpen(b, x)
 		e.editLWS(b, "DisaggregatedSet", name, func(u *unstructured.Unstructured) error {
 			roles, _, _ := unstructured.NestedSlice(u.Object, "spec", "roles")
 			for _, r := range roles {
@@ -76,6 +83,8 @@ func BenchmarkDisaggregatedSet(b *testing.B) {
 			return rolesAvailable(groups)(status, conds)
 		})
 		ds[1] += time.Since(began)
+		after, _ = breakerOpen(b, x)
+		breakerDS += after - before
 		must(b, e.cp.Client.Delete(ctx, disaggregatedSet(name, "", 0, 0)))
 		e.noPodsLeft(b, targets)
 	}
@@ -86,6 +95,8 @@ func BenchmarkDisaggregatedSet(b *testing.B) {
 	b.ReportMetric(alone[1].Seconds()/n, "s-rollout-alone")
 	b.ReportMetric(ds[1].Seconds()/n, "s-rollout-ds")
 	b.ReportMetric(ds[1].Seconds()/alone[1].Seconds(), "ratio-rollout")
+	b.ReportMetric(float64(breakerAlone)/n, "breaker-open-alone")
+	b.ReportMetric(float64(breakerDS)/n, "breaker-open-ds")
 }
 
 // noPodsLeft waits until the default namespace of every target has no pod.
