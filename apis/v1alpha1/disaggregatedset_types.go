@@ -207,3 +207,66 @@ type XDisaggregatedSetList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []XDisaggregatedSet `json:"items"`
 }
+
+// DisaggregatedSetRoleScalerSpec is the replicas an autoscaler or a user
+// wants of an External role.
+type DisaggregatedSetRoleScalerSpec struct {
+	// Replicas is the role's groups per slice. It is the scale
+	// subresource's spec path.
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	Replicas int32 `json:"replicas"`
+}
+
+// DisaggregatedSetRoleScalerStatus is the role's groups as they are.
+type DisaggregatedSetRoleScalerStatus struct {
+	// Replicas is the number of the role's groups that exist, over every
+	// revision and slice.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Selector selects the role's leader pods, for an autoscaler.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// ObservedGeneration is the generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready (reason Bound) while the scaler belongs to a role
+	// of a DisaggregatedSet.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// A DisaggregatedSetRoleScaler scales an External role of a
+// DisaggregatedSet: the function composes one per External role, named
+// "<ds>-<role>", takes the role's replicas from its spec, and the provider
+// reports the role's groups in its status, so that a
+// HorizontalPodAutoscaler can scale the role through its scale subresource.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:printcolumn:name="DESIRED",type="integer",JSONPath=".spec.replicas"
+// +kubebuilder:printcolumn:name="CURRENT",type="integer",JSONPath=".status.replicas"
+// +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:resource:scope=Namespaced,categories={lws},shortName=dsrs
+type DisaggregatedSetRoleScaler struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   DisaggregatedSetRoleScalerSpec   `json:"spec,omitempty"`
+	Status DisaggregatedSetRoleScalerStatus `json:"status,omitempty"`
+}
+
+// DisaggregatedSetRoleScalerList is a list of DisaggregatedSetRoleScaler.
+//
+// +kubebuilder:object:root=true
+type DisaggregatedSetRoleScalerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []DisaggregatedSetRoleScaler `json:"items"`
+}

@@ -34,6 +34,7 @@ var (
 	ClusterProviderConfigKind               = reflect.TypeFor[ClusterProviderConfig]().Name()
 	ClusterProviderConfigGroupVersionKind   = SchemeGroupVersion.WithKind(ClusterProviderConfigKind)
 	TargetClusterKind                       = reflect.TypeFor[TargetCluster]().Name()
+	DisaggregatedSetRoleScalerKind          = reflect.TypeFor[DisaggregatedSetRoleScaler]().Name()
 	TargetClusterGroupVersionKind           = SchemeGroupVersion.WithKind(TargetClusterKind)
 	ProviderConfigUsageKind                 = reflect.TypeFor[ProviderConfigUsage]().Name()
 	ProviderConfigUsageGroupVersionKind     = SchemeGroupVersion.WithKind(ProviderConfigUsageKind)
@@ -45,6 +46,7 @@ func init() {
 	SchemeBuilder.Register(
 		&XLeaderWorkerSet{}, &XLeaderWorkerSetList{},
 		&XDisaggregatedSet{}, &XDisaggregatedSetList{},
+		&DisaggregatedSetRoleScaler{}, &DisaggregatedSetRoleScalerList{},
 		&FunctionInput{},
 		&RemoteLeaderWorkerSet{}, &RemoteLeaderWorkerSetList{},
 		&ProviderConfig{}, &ProviderConfigList{},

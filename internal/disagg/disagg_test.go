@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -122,7 +123,12 @@ func TestValidate(t *testing.T) {
 		"SurgeAbove100Percent": {edit: func(s *v1alpha1.DisaggregatedSetSpec) {
 			s.Roles[0].Spec.RolloutStrategy.RollingUpdateConfiguration = &v1alpha1.RollingUpdateConfiguration{MaxSurge: intstr.FromString("150%")}
 		}, paths: []string{"spec.roles[0].spec.rolloutStrategy.rollingUpdateConfiguration.maxSurge"}},
-		"ExternalScalingIsNotSupportedYet": {edit: func(s *v1alpha1.DisaggregatedSetSpec) {
+		"AnExternalRoleIsNotCountedAmongZeroReplicas": {edit: func(s *v1alpha1.DisaggregatedSetSpec) {
+			s.Roles[1].Scaling = &v1alpha1.RoleScaling{Mode: v1alpha1.RoleScalingExternal}
+			s.Roles[1].Spec.Replicas = ptr.To[int32](0)
+		}},
+		"ExternalWithSlices": {edit: func(s *v1alpha1.DisaggregatedSetSpec) {
+			s.Slices = ptr.To[int32](2)
 			s.Roles[1].Scaling = &v1alpha1.RoleScaling{Mode: v1alpha1.RoleScalingExternal}
 		}, paths: []string{"spec.roles[1].scaling.mode"}},
 		"RolePlacementIsRefused": {edit: func(s *v1alpha1.DisaggregatedSetSpec) {
@@ -254,4 +260,53 @@ func TestPlaceSlices(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestWarnings(t *testing.T) {
+	s := &v1alpha1.DisaggregatedSetSpec{Roles: []v1alpha1.DisaggregatedRoleSpec{role("prefill", 3, "a"), role("decode", 3, "a")}}
+	s.Roles[1].Scaling = &v1alpha1.RoleScaling{Mode: v1alpha1.RoleScalingExternal}
+	got := Warnings(s)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "spec.roles[1].spec.replicas: ") {
+		t.Errorf("warnings %q, want one for the External role's replicas", got)
+	}
+}
+
+func TestScalerSelector(t *testing.T) {
+	want := "disaggregatedset.x-k8s.io/name=llm,disaggregatedset.x-k8s.io/role=decode,leaderworkerset.sigs.k8s.io/worker-index=0"
+	if got := ScalerSelector("llm", "decode"); got != want {
+		t.Errorf("ScalerSelector() = %s, want %s", got, want)
+	}
+}
+
+func TestScalerStatus(t *testing.T) {
+	now := metav1.NewTime(time.Unix(1000, 0))
+	set := func(ds, role string, replicas int32) v1alpha1.RemoteLeaderWorkerSet {
+		mr := v1alpha1.RemoteLeaderWorkerSet{}
+		mr.Labels = map[string]string{LabelName: ds, LabelRole: role}
+		mr.Status.AtProvider.Replicas = replicas
+		return mr
+	}
+	sets := []v1alpha1.RemoteLeaderWorkerSet{set("llm", "decode", 2), set("llm", "decode", 1), set("llm", "prefill", 5), set("other", "decode", 7)}
+	cases := map[string]struct {
+		labels   map[string]string
+		replicas int32
+		selector string
+		reason   string
+	}{
+		"SumsTheRoleOverRevisionsAndSlices": {labels: ScalerLabels("llm", "decode"), replicas: 3, selector: ScalerSelector("llm", "decode"), reason: ReasonBound},
+		"UnlabelledScalesNothing":           {labels: nil, reason: ReasonUnbound},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := &v1alpha1.DisaggregatedSetRoleScaler{}
+			s.Labels, s.Generation = tc.labels, 4
+			st := ScalerStatus(s, sets, now)
+			if st.Replicas != tc.replicas || st.Selector != tc.selector || st.ObservedGeneration != 4 {
+				t.Errorf("status %+v, want replicas %d, selector %q, generation 4", st, tc.replicas, tc.selector)
+			}
+			if len(st.Conditions) != 1 || st.Conditions[0].Reason != tc.reason {
+				t.Errorf("conditions %+v, want Ready with reason %s", st.Conditions, tc.reason)
+			}
+		})
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/kube"
+	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
 // Labels and annotations with upstream's keys.
@@ -62,6 +63,20 @@ func Revision(roles []v1alpha1.DisaggregatedRoleSpec) (string, error) {
 	}
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:])[:revisionLength], nil
+}
+
+// ScalerName is the name of an External role's DisaggregatedSetRoleScaler.
+func ScalerName(ds, role string) string { return ds + "-" + role }
+
+// ScalerLabels label an External role's DisaggregatedSetRoleScaler.
+func ScalerLabels(ds, role string) map[string]string {
+	return map[string]string{LabelName: ds, LabelRole: role}
+}
+
+// ScalerSelector selects an External role's leader pods, for an
+// autoscaler.
+func ScalerSelector(ds, role string) string {
+	return LabelName + "=" + ds + "," + LabelRole + "=" + role + "," + lws.LabelWorkerIndex + "=0"
 }
 
 // Set names one LeaderWorkerSet of a DisaggregatedSet.

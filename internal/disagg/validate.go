@@ -20,6 +20,8 @@ const (
 	// maxServiceName bounds "<ds>-<slice>-<revision>-<role>-prv", the
 	// longest name a DisaggregatedSet makes, by a Service name's limit.
 	maxServiceName = 63
+	// maxScalerName bounds "<ds>-<role>", an object name.
+	maxScalerName = 253
 )
 
 var (
@@ -59,10 +61,13 @@ func Validate(name string, s *v1alpha1.DisaggregatedSetSpec) error {
 			add(p.Child("name"), "duplicate role %q", r.Name)
 		}
 		seen[r.Name] = true
-		if external(r) {
-			// The role scaler (DisaggregatedSetRoleScaler) is not built
-			// yet: refuse rather than ignore the role's scaling.
-			add(p.Child("scaling", "mode"), "External is not supported yet; use Static")
+		if External(r) {
+			if slices > 1 {
+				add(p.Child("scaling", "mode"), "External cannot be used with more than one slice (spec.slices is %d)", slices)
+			}
+			if n := len(ScalerName(name, r.Name)); n > maxScalerName {
+				add(p.Child("name"), "makes the DisaggregatedSetRoleScaler name %d characters long, more than %d", n, maxScalerName)
+			}
 		} else if replicas(r) == 0 {
 			zero = append(zero, r.Name)
 		} else {
@@ -91,8 +96,21 @@ func Validate(name string, s *v1alpha1.DisaggregatedSetSpec) error {
 	return errs
 }
 
-func external(r *v1alpha1.DisaggregatedRoleSpec) bool {
+// External tells whether a role's replicas come from its
+// DisaggregatedSetRoleScaler.
+func External(r *v1alpha1.DisaggregatedRoleSpec) bool {
 	return r.Scaling != nil && r.Scaling.Mode == v1alpha1.RoleScalingExternal
+}
+
+// Warnings are what a valid spec asks for that is ignored.
+func Warnings(s *v1alpha1.DisaggregatedSetSpec) []string {
+	var out []string
+	for i := range s.Roles {
+		if r := &s.Roles[i]; External(r) && replicas(r) > 1 {
+			out = append(out, rolesPath.Index(i).Child("spec", "replicas").String()+": ignored for an External role, whose replicas its DisaggregatedSetRoleScaler sets")
+		}
+	}
+	return out
 }
 
 // replicas is a role's replicas per slice: 1 unless set.

@@ -41,6 +41,19 @@ type Composed struct {
 	// Requeue, when not zero, is when to plan again though nothing
 	// observed changes: a rollout that started waits for nothing else.
 	Requeue time.Duration
+	// Scalers are the DisaggregatedSetRoleScalers of the External roles, by
+	// their name in the pipeline (ScalerResourceName).
+	Scalers map[string]*v1alpha1.DisaggregatedSetRoleScaler
+	// Warnings are what the spec asks for that is ignored.
+	Warnings []string
+}
+
+// Observed is what Crossplane observed of a DisaggregatedSet's composed
+// resources.
+type Observed struct {
+	Sets []Set
+	// Scalers are the role scalers, by role.
+	Scalers map[string]*v1alpha1.DisaggregatedSetRoleScaler
 }
 
 // ResourceName is the pipeline name of a set's managed resource.
@@ -48,9 +61,10 @@ func ResourceName(s disagg.Set) string {
 	return fmt.Sprintf("%d-%s-%s", s.Slice, s.Revision, s.Role)
 }
 
-// Plan composes a DisaggregatedSet from its spec and the managed resources
-// observed of it.
-func Plan(d DisaggregatedSet, observed []Set) (Composed, error) {
+// Plan composes a DisaggregatedSet from its spec and the resources observed
+// of it.
+func Plan(d DisaggregatedSet, o Observed) (Composed, error) {
+	observed := o.Sets
 	spec := d.Spec
 	if spec.Slices == nil {
 		spec.Slices = ptr.To[int32](1)
@@ -73,8 +87,9 @@ func Plan(d DisaggregatedSet, observed []Set) (Composed, error) {
 	}
 	placed := disagg.PlaceSlices(weights, *spec.Slices, running)
 
-	c := Composed{Resources: map[string]*v1alpha1.RemoteLeaderWorkerSet{}, Status: v1alpha1.DisaggregatedSetStatus{Revision: rev}}
-	roles := rolesOf(spec.Roles)
+	c := Composed{Resources: map[string]*v1alpha1.RemoteLeaderWorkerSet{}, Status: v1alpha1.DisaggregatedSetStatus{Revision: rev}, Warnings: disagg.Warnings(&spec)}
+	targets := c.scale(d, spec, o)
+	roles := rolesOf(spec.Roles, targets)
 	for slice := range *spec.Slices {
 		if placed[slice] < 0 {
 			return Composed{}, fmt.Errorf("spec.placement.clusters: no cluster has weight for slice %d", slice)
@@ -114,20 +129,22 @@ func Plan(d DisaggregatedSet, observed []Set) (Composed, error) {
 		}
 		c.Status.Slices = append(c.Status.Slices, v1alpha1.SliceStatus{Slice: slice, Cluster: sliceCluster(sets, cluster.Name)})
 	}
-	c.Status.RoleStatuses, c.Available = roleStatuses(spec, rev, observed)
+	c.Status.RoleStatuses, c.Available = roleStatuses(spec, rev, targets, observed)
+	for _, r := range spec.Roles {
+		if _, ok := o.Scalers[r.Name]; disagg.External(&r) && !ok {
+			c.Available = false // Its scaler is not there yet.
+		}
+	}
 	return c, nil
 }
 
 // rolesOf are the roles as the rollout sees them: their target replicas
-// per slice and their rollout limits as the user wrote them, since an
+// per slice (targets) and their rollout limits as the user wrote them, since an
 // unset limit and a zero one differ to the planner.
-func rolesOf(roles []v1alpha1.DisaggregatedRoleSpec) []dsplan.Role {
+func rolesOf(roles []v1alpha1.DisaggregatedRoleSpec, targets map[string]int32) []dsplan.Role {
 	out := make([]dsplan.Role, len(roles))
 	for i, r := range roles {
-		out[i] = dsplan.Role{Name: r.Name, Target: 1}
-		if r.Spec.Replicas != nil {
-			out[i].Target = *r.Spec.Replicas
-		}
+		out[i] = dsplan.Role{Name: r.Name, Target: targets[r.Name]}
 		if c := r.Spec.RolloutStrategy.RollingUpdateConfiguration; c != nil {
 			out[i].MaxSurge, out[i].MaxUnavailable = ptr.To(c.MaxSurge), ptr.To(c.MaxUnavailable)
 		}

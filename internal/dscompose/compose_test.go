@@ -16,6 +16,7 @@ import (
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/disagg"
+	"github.com/lws-crossplane/lws-crossplane/internal/dsplan"
 )
 
 func ds(image string, replicas ...int32) DisaggregatedSet {
@@ -49,6 +50,8 @@ type cluster struct {
 	clock   time.Time
 	// held: these managed resources report no ready group.
 	held map[string]bool
+	// scalers by role, as composed.
+	scalers map[string]*v1alpha1.DisaggregatedSetRoleScaler
 }
 
 func newCluster() *cluster {
@@ -73,6 +76,10 @@ func (c *cluster) apply(t *testing.T, composed Composed) {
 		}
 		c.sets[name] = mr
 	}
+	c.scalers = map[string]*v1alpha1.DisaggregatedSetRoleScaler{}
+	for _, s := range composed.Scalers {
+		c.scalers[s.Labels[disagg.LabelRole]] = s.DeepCopy()
+	}
 }
 
 func (c *cluster) observed(t *testing.T) []Set {
@@ -90,7 +97,7 @@ func (c *cluster) observed(t *testing.T) []Set {
 
 func plan(t *testing.T, d DisaggregatedSet, c *cluster) Composed {
 	t.Helper()
-	composed, err := Plan(d, c.observed(t))
+	composed, err := Plan(d, Observed{Sets: c.observed(t), Scalers: c.scalers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +253,50 @@ func TestPlacementPolicyReachesNewSetsOnly(t *testing.T) {
 func TestPlanRefusesInvalidSpec(t *testing.T) {
 	d := ds("v1", 1, 1)
 	d.Spec.Roles[1].Spec.LeaderWorkerTemplate.Size = ptr.To[int32](0)
-	_, err := Plan(d, nil)
+	_, err := Plan(d, Observed{})
 	if err == nil || !strings.Contains(err.Error(), "spec.roles[1].spec.leaderWorkerTemplate.size") {
 		t.Errorf("error %v, want one naming spec.roles[1].spec.leaderWorkerTemplate.size", err)
+	}
+}
+
+func TestExternalRoleFollowsItsScaler(t *testing.T) {
+	d := ds("v1", 2, 5)
+	d.Spec.Slices = ptr.To[int32](1)
+	d.Spec.Roles[1].Scaling = &v1alpha1.RoleScaling{Mode: v1alpha1.RoleScalingExternal}
+	c := newCluster()
+	composed := plan(t, d, c)
+	rev := composed.Status.Revision
+	decode := disagg.Set{DS: "llm", Slice: 0, Revision: rev, Role: "decode"}
+	if got := composed.Resources[ResourceName(decode)].Spec.ForProvider.Replicas; got != 1 {
+		t.Errorf("a new External role starts at %d groups, want 1 (its spec.replicas 5 is ignored)", got)
+	}
+	s := composed.Scalers[ScalerResourceName("decode")]
+	if s == nil || s.Name != "llm-decode" || s.Spec.Replicas != 1 || s.Labels[disagg.LabelRole] != "decode" {
+		t.Fatalf("scaler %+v, want llm-decode seeded with 1", s)
+	}
+	if len(composed.Scalers) != 1 {
+		t.Errorf("%d scalers, want one for the one External role", len(composed.Scalers))
+	}
+	c.apply(t, composed)
+	if composed = plan(t, d, c); !composed.Available {
+		t.Errorf("not available with every group ready and the scaler there: %+v", composed.Status.RoleStatuses)
+	}
+
+	c.scalers["decode"].Spec.Replicas = 3 // An autoscaler scales the role.
+	composed = plan(t, d, c)
+	if got := composed.Resources[ResourceName(decode)].Spec.ForProvider.Replicas; got != 3 {
+		t.Errorf("decode has %d groups after its scaler asked for 3", got)
+	}
+	if got := composed.Scalers[ScalerResourceName("decode")].Spec.Replicas; got != 3 {
+		t.Errorf("the scaler is composed with %d replicas, undoing the autoscaler's 3", got)
+	}
+
+	d.Spec.Roles[1].Scaling = nil
+	composed = plan(t, d, c)
+	if len(composed.Scalers) != 0 || !slices.ContainsFunc(composed.Events, func(e dsplan.Event) bool { return e.Reason == ReasonScalerDeleted }) {
+		t.Errorf("a role made Static keeps its scaler: %v, events %v", composed.Scalers, composed.Events)
+	}
+	if got := composed.Resources[ResourceName(decode)].Spec.ForProvider.Replicas; got != 5 {
+		t.Errorf("decode has %d groups once Static, want its spec.replicas 5", got)
 	}
 }

@@ -57,7 +57,7 @@ func sliceCluster(sets []Set, given string) string {
 // roleStatuses sum each role's groups over slices and revisions, in the
 // order of spec.roles; the DisaggregatedSet is available when every role
 // has exactly its groups of every slice, all ready and updated.
-func roleStatuses(spec v1alpha1.DisaggregatedSetSpec, rev string, observed []Set) ([]v1alpha1.RoleStatus, bool) {
+func roleStatuses(spec v1alpha1.DisaggregatedSetSpec, rev string, targets map[string]int32, observed []Set) ([]v1alpha1.RoleStatus, bool) {
 	out := make([]v1alpha1.RoleStatus, len(spec.Roles))
 	available := true
 	for i, r := range spec.Roles {
@@ -73,10 +73,7 @@ func roleStatuses(spec v1alpha1.DisaggregatedSetSpec, rev string, observed []Set
 				st.UpdatedReplicas += at.UpdatedReplicas
 			}
 		}
-		want := *spec.Slices
-		if r.Spec.Replicas != nil {
-			want *= *r.Spec.Replicas
-		}
+		want := *spec.Slices * targets[r.Name]
 		available = available && st.Replicas == want && st.ReadyReplicas == want && st.UpdatedReplicas == want
 		out[i] = st
 	}

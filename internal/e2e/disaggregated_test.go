@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
@@ -149,6 +152,49 @@ func TestDisaggregatedSetThroughCrossplane(t *testing.T) {
 					return len(pods(t, c, old.Name())) == 0 && err != nil, client.IgnoreNotFound(err)
 				})
 			}
+		}
+	})
+
+	t.Run("AHorizontalPodAutoscalerScalesAnExternalRole", func(t *testing.T) {
+		u := disaggregatedSet("scaled", "image:v1", 1, 2)
+		roles, _, _ := unstructured.NestedSlice(u.Object, "spec", "roles")
+		roles[1].(map[string]any)["scaling"] = map[string]any{"mode": "External"}
+		must(t, unstructured.SetNestedSlice(u.Object, roles, "spec", "roles"))
+		must(t, e.cp.Client.Create(ctx, u))
+		e.lwsStatus(t, "DisaggregatedSet", "scaled", "available with decode at its scaler's first 1 group", func(status map[string]any, conds map[string]map[string]any) error {
+			if conds["Available"]["status"] != "True" {
+				return fmt.Errorf("Available %v", conds["Available"])
+			}
+			return nil
+		})
+		scaler := &v1alpha1.DisaggregatedSetRoleScaler{ObjectMeta: metav1.ObjectMeta{Name: "scaled-decode", Namespace: "default"}}
+		testenv.EventuallyObject(t, e.cp, scaler, &v1alpha1.DisaggregatedSetRoleScalerList{}, time.Minute, "scaled-decode bound, with 1 group", func(s *v1alpha1.DisaggregatedSetRoleScaler) (bool, error) {
+			return s.Name == "scaled-decode" && s.Spec.Replicas == 1 && s.Status.Replicas == 1 && s.Status.Selector == disagg.ScalerSelector("scaled", "decode"), nil
+		})
+		// The autoscaler raises the role to its minimum without any metric;
+		// with the pods in other clusters, real ones would be External or
+		// Object metrics.
+		must(t, e.cp.Client.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Name: "scaled-decode", Namespace: "default"},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "lws.crossplane.io/v1alpha1", Kind: "DisaggregatedSetRoleScaler", Name: "scaled-decode"},
+				MinReplicas:    ptr.To[int32](3),
+				MaxReplicas:    4,
+			},
+		}))
+		e.lwsStatus(t, "DisaggregatedSet", "scaled", "decode at the autoscaler's 3 groups, all ready", func(status map[string]any, conds map[string]map[string]any) error {
+			roles, _ := status["roleStatuses"].([]any)
+			if len(roles) != 2 || roles[1].(map[string]any)["readyReplicas"] != int64(3) || conds["Available"]["status"] != "True" {
+				return fmt.Errorf("roles %v, Available %v", roles, conds["Available"])
+			}
+			return nil
+		})
+		testenv.EventuallyObject(t, e.cp, scaler, &v1alpha1.DisaggregatedSetRoleScalerList{}, time.Minute, "scaled-decode reports 3 groups", func(s *v1alpha1.DisaggregatedSetRoleScaler) (bool, error) {
+			return s.Name == "scaled-decode" && s.Spec.Replicas == 3 && s.Status.Replicas == 3, nil
+		})
+		rev := dsRevisionOf(t, e, "scaled")
+		if n := len(pods(t, e.target, disagg.Set{DS: "scaled", Revision: rev, Role: "decode"}.Name())); n != 6 {
+			t.Errorf("decode has %d pods, want 3 groups of 2", n)
 		}
 	})
 

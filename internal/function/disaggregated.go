@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/disagg"
 	"github.com/lws-crossplane/lws-crossplane/internal/dscompose"
 	"github.com/lws-crossplane/lws-crossplane/internal/kube"
 )
@@ -48,26 +49,11 @@ func composeDisaggregated(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRes
 	if err != nil {
 		return err
 	}
-	var sets []dscompose.Set
-	ready := map[string]bool{}
-	for name, oc := range observed {
-		if oc.Resource.GetKind() != v1alpha1.RemoteLeaderWorkerSetKind {
-			continue
-		}
-		mr := &v1alpha1.RemoteLeaderWorkerSet{}
-		b, err := json.Marshal(oc.Resource.Object)
-		if err == nil {
-			err = json.Unmarshal(b, mr)
-		}
-		if err != nil {
-			return fmt.Errorf("cannot read observed %s: %w", name, err)
-		}
-		if s, ok := dscompose.ReadSet(mr); ok {
-			sets = append(sets, s)
-			ready[string(name)] = mr.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
-		}
+	o, ready, err := observedDisaggregated(observed)
+	if err != nil {
+		return err
 	}
-	c, err := dscompose.Plan(d, sets)
+	c, err := dscompose.Plan(d, o)
 	if err != nil {
 		return err
 	}
@@ -76,8 +62,16 @@ func composeDisaggregated(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRes
 	if err != nil {
 		return errors.Join(errors.New("cannot get desired composed resources"), err)
 	}
+	objects := map[string]any{}
 	for name, mr := range c.Resources {
-		m, err := kube.ToMap(mr)
+		objects[name] = mr
+	}
+	for name, s := range c.Scalers {
+		objects[name] = s
+		ready[name] = true // Nothing to wait for: the role's groups are.
+	}
+	for name, obj := range objects {
+		m, err := kube.ToMap(obj)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -119,6 +113,9 @@ func composeDisaggregated(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRes
 	}
 	available(rsp, v1alpha1.ConditionAvailable, reason).WithMessage(msg).TargetCompositeAndClaim()
 	progressing(rsp, v1alpha1.ConditionProgressing, reason).WithMessage(msg).TargetCompositeAndClaim()
+	for _, w := range c.Warnings {
+		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
+	}
 	for _, e := range c.Events {
 		response.Normal(rsp, e.Message).WithReason(e.Reason).TargetCompositeAndClaim()
 	}
@@ -129,4 +126,40 @@ func composeDisaggregated(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRes
 		rsp.Meta.Ttl = durationpb.New(min(rsp.GetMeta().GetTtl().AsDuration(), CircuitOpenTTL))
 	}
 	return nil
+}
+
+// observedDisaggregated reads the managed resources and role scalers
+// Crossplane observed of a DisaggregatedSet, and which managed resources
+// are Ready, by pipeline name.
+func observedDisaggregated(observed map[resource.Name]resource.ObservedComposed) (dscompose.Observed, map[string]bool, error) {
+	o := dscompose.Observed{Scalers: map[string]*v1alpha1.DisaggregatedSetRoleScaler{}}
+	ready := map[string]bool{}
+	for name, oc := range observed {
+		var into any
+		switch oc.Resource.GetKind() {
+		case v1alpha1.RemoteLeaderWorkerSetKind:
+			into = &v1alpha1.RemoteLeaderWorkerSet{}
+		case v1alpha1.DisaggregatedSetRoleScalerKind:
+			into = &v1alpha1.DisaggregatedSetRoleScaler{}
+		default:
+			continue
+		}
+		b, err := json.Marshal(oc.Resource.Object)
+		if err == nil {
+			err = json.Unmarshal(b, into)
+		}
+		if err != nil {
+			return o, nil, fmt.Errorf("cannot read observed %s: %w", name, err)
+		}
+		switch obj := into.(type) {
+		case *v1alpha1.RemoteLeaderWorkerSet:
+			if s, ok := dscompose.ReadSet(obj); ok {
+				o.Sets = append(o.Sets, s)
+				ready[string(name)] = obj.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue
+			}
+		case *v1alpha1.DisaggregatedSetRoleScaler:
+			o.Scalers[obj.Labels[disagg.LabelRole]] = obj
+		}
+	}
+	return o, ready, nil
 }

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
+	"github.com/lws-crossplane/lws-crossplane/internal/disagg"
 	"github.com/lws-crossplane/lws-crossplane/internal/dscompose"
 )
 
@@ -22,17 +24,20 @@ func disaggregatedObjects(obj map[string]any) ([]ClusterObject, error) {
 	if err != nil {
 		return nil, err
 	}
-	composed, err := dscompose.Plan(d, nil)
+	composed, err := dscompose.Plan(d, dscompose.Observed{})
 	if err != nil {
 		return nil, err
 	}
-	var ready []dscompose.Set
+	ready := dscompose.Observed{Scalers: map[string]*v1alpha1.DisaggregatedSetRoleScaler{}}
+	for _, s := range composed.Scalers {
+		ready.Scalers[s.Labels[disagg.LabelRole]] = s
+	}
 	for _, mr := range composed.Resources {
 		mr = mr.DeepCopy()
 		n := mr.Spec.ForProvider.Replicas
 		mr.Status.AtProvider.Replicas, mr.Status.AtProvider.ReadyReplicas, mr.Status.AtProvider.UpdatedReplicas = n, n, n
 		if s, ok := dscompose.ReadSet(mr); ok {
-			ready = append(ready, s)
+			ready.Sets = append(ready.Sets, s)
 		}
 	}
 	if composed, err = dscompose.Plan(d, ready); err != nil {

@@ -25,6 +25,10 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 )
 
+// ControlPlane stands for the cluster of an object composed into the
+// control plane rather than carried to a target cluster.
+const ControlPlane = "(control plane)"
+
 // ClusterObject is an object and the target cluster it goes to.
 type ClusterObject struct {
 	Cluster string         `json:"cluster"`
@@ -58,8 +62,13 @@ func Composed(obj map[string]any) ([]ClusterObject, error) {
 	for _, name := range slices.Sorted(maps.Keys(res)) {
 		cluster, _ := strings.CutPrefix(name, function.ResourcePrefix)
 		if c := res[name].GetResource().AsMap(); c != nil {
-			// A DisaggregatedSet's managed resources name their cluster.
-			if labels, ok := c["metadata"].(map[string]any)["labels"].(map[string]any); ok && labels[dscompose.LabelCluster] != nil {
+			// A DisaggregatedSet's managed resources name their cluster;
+			// its role scalers stay in the control plane.
+			labels, _ := c["metadata"].(map[string]any)["labels"].(map[string]any)
+			switch {
+			case c["kind"] == v1alpha1.DisaggregatedSetRoleScalerKind:
+				cluster = ControlPlane
+			case labels[dscompose.LabelCluster] != nil:
 				cluster, _ = labels[dscompose.LabelCluster].(string)
 			}
 		}

@@ -32,6 +32,7 @@ import (
 	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
 	"github.com/lws-crossplane/lws-crossplane/internal/controller/config"
 	"github.com/lws-crossplane/lws-crossplane/internal/controller/remoteleaderworkerset"
+	"github.com/lws-crossplane/lws-crossplane/internal/controller/rolescaler"
 	"github.com/lws-crossplane/lws-crossplane/internal/controller/targetcluster"
 	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
 )
@@ -139,6 +140,9 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return fmt.Errorf("cannot set up the RemoteLeaderWorkerSet controller: %w", err)
 	}
 	if err := targetcluster.Setup(mgr, cm, o.ObserveInterval, log); err != nil {
+		return err
+	}
+	if err := rolescaler.Setup(mgr); err != nil {
 		return err
 	}
 	return mgr.Start(ctx)
