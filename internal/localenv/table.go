@@ -75,13 +75,11 @@ func (e *Env) claims(ctx context.Context, w io.Writer) (bool, error) {
 	fmt.Fprintln(tw, "KIND\tNAME\tSYNCED\tREADY\tGROUPS\tUPDATED\tCLUSTERS\tCONDITIONS")
 	all := true
 	for _, kind := range []string{"LeaderWorkerSet", "XLeaderWorkerSet"} {
-		var l unstructured.UnstructuredList
-		l.SetAPIVersion(v1alpha1.Group + "/v1alpha1")
-		l.SetKind(kind + "List")
-		if err := e.ControlPlane.Client.List(ctx, &l); err != nil {
+		items, err := e.list(ctx, kind)
+		if err != nil {
 			return false, err
 		}
-		for _, u := range l.Items {
+		for _, u := range items {
 			replicas, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
 			ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
 			updated, _, _ := unstructured.NestedInt64(u.Object, "status", "updatedReplicas")
@@ -105,13 +103,11 @@ func (e *Env) claims(ctx context.Context, w io.Writer) (bool, error) {
 func (e *Env) disaggregatedSets(ctx context.Context, tw io.Writer) (bool, error) {
 	all := true
 	for _, kind := range []string{"DisaggregatedSet", "XDisaggregatedSet"} {
-		var l unstructured.UnstructuredList
-		l.SetAPIVersion(v1alpha1.Group + "/v1alpha1")
-		l.SetKind(kind + "List")
-		if err := e.ControlPlane.Client.List(ctx, &l); err != nil {
+		items, err := e.list(ctx, kind)
+		if err != nil {
 			return false, err
 		}
-		for _, u := range l.Items {
+		for _, u := range items {
 			var ready, updated, replicas int64
 			roles, _, _ := unstructured.NestedSlice(u.Object, "status", "roleStatuses")
 			for _, r := range roles {
@@ -133,6 +129,17 @@ func (e *Env) disaggregatedSets(ctx context.Context, tw io.Writer) (bool, error)
 		}
 	}
 	return all, nil
+}
+
+// list lists the claims or composite resources of a kind of ours.
+func (e *Env) list(ctx context.Context, kind string) ([]unstructured.Unstructured, error) {
+	var l unstructured.UnstructuredList
+	l.SetAPIVersion(v1alpha1.Group + "/v1alpha1")
+	l.SetKind(kind + "List")
+	if err := e.ControlPlane.Client.List(ctx, &l); err != nil {
+		return nil, fmt.Errorf("cannot list %s: %w", kind, err)
+	}
+	return l.Items, nil
 }
 
 // conditions are the status of each condition of a claim or composite
