@@ -90,7 +90,8 @@ func composeDisaggregated(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRes
 	if err != nil {
 		return errors.Join(errors.New("cannot get desired composite resource"), err)
 	}
-	c.Status.ObservedGeneration = oxr.Resource.GetGeneration()
+	// Through the object's JSON numbers: GetGeneration reads int64 only.
+	c.Status.ObservedGeneration, _ = oxr.Resource.GetInteger("metadata.generation")
 	st, err := kube.ToMap(c.Status)
 	if err != nil {
 		return err
