@@ -64,7 +64,6 @@ func ResourceName(s disagg.Set) string {
 // Plan composes a DisaggregatedSet from its spec and the resources observed
 // of it.
 func Plan(d DisaggregatedSet, o Observed) (Composed, error) {
-	observed := o.Sets
 	spec := d.Spec
 	if spec.Slices == nil {
 		spec.Slices = ptr.To[int32](1)
@@ -79,10 +78,10 @@ func Plan(d DisaggregatedSet, o Observed) (Composed, error) {
 	clusters, weights := disagg.Clusters(spec.Placement)
 	bySlice := map[int32][]Set{}
 	running := map[int32]int{}
-	for _, o := range observed {
-		bySlice[o.Slice] = append(bySlice[o.Slice], o)
-		if i := slices.IndexFunc(clusters, func(c disagg.Cluster) bool { return c.Name == o.Cluster }); i >= 0 {
-			running[o.Slice] = i
+	for _, s := range o.Sets {
+		bySlice[s.Slice] = append(bySlice[s.Slice], s)
+		if i := slices.IndexFunc(clusters, func(c disagg.Cluster) bool { return c.Name == s.Cluster }); i >= 0 {
+			running[s.Slice] = i
 		}
 	}
 	placed := disagg.PlaceSlices(weights, *spec.Slices, running)
@@ -90,52 +89,62 @@ func Plan(d DisaggregatedSet, o Observed) (Composed, error) {
 	c := Composed{Resources: map[string]*v1alpha1.RemoteLeaderWorkerSet{}, Status: v1alpha1.DisaggregatedSetStatus{Revision: rev}, Warnings: disagg.Warnings(&spec)}
 	targets := c.scale(d, spec, o)
 	roles := rolesOf(spec.Roles, targets)
+	// The managed resources of slices past spec.slices are left out:
+	// Crossplane deletes them.
 	for slice := range *spec.Slices {
 		if placed[slice] < 0 {
 			return Composed{}, fmt.Errorf("spec.placement.clusters: no cluster has weight for slice %d", slice)
 		}
-		cluster := clusters[placed[slice]]
-		sets := bySlice[slice]
-		decision, err := dsplan.Plan(rev, roles, lwsOf(sets))
-		if err != nil {
-			return Composed{}, fmt.Errorf("slice %d: %w", slice, err)
+		given := clusters[placed[slice]]
+		if err := c.slice(d, spec, slice, rev, roles, bySlice[slice], given); err != nil {
+			return Composed{}, err
 		}
-		c.Events = append(c.Events, decision.Events...)
-		if d := decision.RequeueAfter; d > 0 && (c.Requeue == 0 || d < c.Requeue) {
-			c.Requeue = d
-		}
-		services := serviceRevisions(rev, roles, sets)
-		for _, s := range sets {
-			if slices.Contains(decision.Delete, s.Name()) {
-				continue
-			}
-			mr := kept(s.Resource, s.Revision == rev)
-			if n, ok := decision.Scale[s.Name()]; ok {
-				mr.Spec.ForProvider.Replicas = n
-			}
-			if n, ok := decision.Annotate[s.Name()]; ok {
-				mr.Annotations = map[string]string{disagg.AnnotationInitialReplicas: strconv.Itoa(int(n))}
-			}
-			roleService(mr, s.Set, services)
-			c.Resources[ResourceName(s.Set)] = mr
-		}
-		for _, create := range decision.Create {
-			set := disagg.Set{DS: d.Name, Slice: slice, Revision: rev, Role: create.Role}
-			mr, err := newSet(d, spec, set, cluster, create.Replicas)
-			if err != nil {
-				return Composed{}, err
-			}
-			c.Resources[ResourceName(set)] = mr
-		}
-		c.Status.Slices = append(c.Status.Slices, v1alpha1.SliceStatus{Slice: slice, Cluster: sliceCluster(sets, cluster.Name)})
+		c.Status.Slices = append(c.Status.Slices, v1alpha1.SliceStatus{Slice: slice, Cluster: sliceCluster(bySlice[slice], given.Name)})
 	}
-	c.Status.RoleStatuses, c.Available = roleStatuses(spec, rev, targets, observed)
+	c.Status.RoleStatuses, c.Available = roleStatuses(spec, rev, targets, o.Sets)
 	for _, r := range spec.Roles {
 		if _, ok := o.Scalers[r.Name]; disagg.External(&r) && !ok {
 			c.Available = false // Its scaler is not there yet.
 		}
 	}
 	return c, nil
+}
+
+// slice composes one slice: its sets as the rollout decides, those it
+// creates in the cluster given to the slice.
+func (c *Composed) slice(d DisaggregatedSet, spec v1alpha1.DisaggregatedSetSpec, slice int32, rev string, roles []dsplan.Role, sets []Set, given disagg.Cluster) error {
+	decision, err := dsplan.Plan(rev, roles, lwsOf(sets))
+	if err != nil {
+		return fmt.Errorf("slice %d: %w", slice, err)
+	}
+	c.Events = append(c.Events, decision.Events...)
+	if after := decision.RequeueAfter; after > 0 && (c.Requeue == 0 || after < c.Requeue) {
+		c.Requeue = after
+	}
+	services := serviceRevisions(rev, roles, sets)
+	for _, s := range sets {
+		if slices.Contains(decision.Delete, s.Name()) {
+			continue
+		}
+		mr := kept(s.Resource, s.Revision == rev)
+		if n, ok := decision.Scale[s.Name()]; ok {
+			mr.Spec.ForProvider.Replicas = n
+		}
+		if n, ok := decision.Annotate[s.Name()]; ok {
+			mr.Annotations = map[string]string{disagg.AnnotationInitialReplicas: strconv.Itoa(int(n))}
+		}
+		roleService(mr, s.Set, services)
+		c.Resources[ResourceName(s.Set)] = mr
+	}
+	for _, create := range decision.Create {
+		set := disagg.Set{DS: d.Name, Slice: slice, Revision: rev, Role: create.Role}
+		mr, err := newSet(d, spec, set, given, create.Replicas)
+		if err != nil {
+			return err
+		}
+		c.Resources[ResourceName(set)] = mr
+	}
+	return nil
 }
 
 // rolesOf are the roles as the rollout sees them: their target replicas

@@ -1,7 +1,8 @@
-// Package dsplan plans the rolling update of one slice of a DisaggregatedSet
-// (spec §7.2): several roles (prefill, decode, ...), each one
-// LeaderWorkerSet per revision, moved together from the old revisions to the
-// current one so that the roles stay in proportion to each other the whole
+// Package dsplan plans the rolling update of one slice of a
+// DisaggregatedSet (upstream's KEP-766,
+// https://github.com/kubernetes-sigs/lws/tree/main/keps/766-DisaggregatedSet):
+// several roles (prefill, decode, ...), each one LeaderWorkerSet per
+// revision, moved together from the old revisions to the current one so that the roles stay in proportion to each other the whole
 // way.
 //
 // The package is pure. The planner (NextStep) works on replica counts, one

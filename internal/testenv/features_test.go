@@ -15,7 +15,8 @@ import (
 )
 
 // testDesignFeatures pins the Kubernetes behaviour the design depends on
-// (docs: the LWS semantics spec, §3 and §6). If an upgrade changes any of
+// (StatefulSet features upstream LeaderWorkerSet relies on: ordinals,
+// start policies, per-pod labels). If an upgrade changes any of
 // it, these fail before the controllers do.
 func testDesignFeatures(t *testing.T, c *testenv.Cluster) {
 	t.Run("StatefulSetPodLabelsAndStartOrdinal", func(t *testing.T) {
