@@ -67,9 +67,10 @@ type Plan struct {
 	EndpointSliceUpdates []*discoveryv1.EndpointSlice
 	// Identities are gated pods to label, annotate and release.
 	Identities []Identity
-	// Restarts are leader pods to delete, in the foreground, to recreate
-	// their groups.
-	Restarts []*corev1.Pod
+	// Restarts are groups to recreate. Their events are not in Events:
+	// the provider records one only for a recreation it makes, not for
+	// one its fast path (RestartNow) made already.
+	Restarts []Recreation
 	// Prune are ControllerRevisions no group needs any more.
 	Prune []*appsv1.ControllerRevision
 	// StaleWorkers are worker StatefulSets of replaced leaders, to delete.

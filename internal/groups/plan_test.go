@@ -157,10 +157,10 @@ func TestRestartRecreatesGroup(t *testing.T) {
 	w := c.pod("lws-1-1")
 	w.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: 1}}
 	p, _ := Compute(&c.State, nil, 1, now)
-	if len(p.Restarts) != 1 || p.Restarts[0].Name != "lws-1" {
+	if len(p.Restarts) != 1 || p.Restarts[0].Leader.Name != "lws-1" {
 		t.Fatalf("a restarted worker recreates its group by deleting leader lws-1, got %v", p.Restarts)
 	}
-	if diff := cmp.Diff(Event{Reason: "RecreateGroup", Message: "Worker pod lws-1-1 failed, deleted leader pod lws-1 to recreate group 1"}, p.Events[len(p.Events)-1]); diff != "" {
+	if diff := cmp.Diff(&Event{Reason: "RecreateGroup", Message: "Worker pod lws-1-1 failed, deleted leader pod lws-1 to recreate group 1"}, p.Restarts[0].Event); diff != "" {
 		t.Errorf("event: -want, +got:\n%s", diff)
 	}
 }

@@ -131,26 +131,15 @@ func ownedBy(pod *corev1.Pod) metav1.OwnerReference {
 // restart plans a group restart triggered by one of its pods (https://lws.sigs.k8s.io/docs/concepts/failure-handling/),
 // under spec.groupRestart.
 func (p *Plan) restart(s *State, revs revisions, r *restarts, rev *template, pod *corev1.Pod) {
-	leaderName := pod.Name
-	if !isLeader(pod) {
-		leaderName, _ = podmeta.ParentNameAndOrdinal(pod.Name)
-	}
+	leaderName := LeaderOf(pod)
 	leader := s.pod(leaderName)
 	if leader != nil {
 		if lr := revs[leader.Labels[lws.LabelRevisionKey]]; lr != nil {
 			rev = lr
 		}
 	}
-	_, afterStart := s.Params.Metadata.Annotations[lws.AnnotationRecreateGroupAfterStart]
-	g := restart.Group{
-		Policy:               rev.in.Spec.LeaderWorkerTemplate.RestartPolicy,
-		AfterStartAnnotation: afterStart,
-		Size:                 int(rev.in.Size()),
-		Leader:               leader,
-		Workers:              s.worker(leaderName),
-		Pods:                 s.idx.groups[pod.Labels[lws.LabelGroupIndex]],
-	}
-	if restart.Decide(pod, g) == restart.Recreate {
+	g := Group{Leader: leader, Workers: s.worker(leaderName), Pods: s.idx.groups[pod.Labels[lws.LabelGroupIndex]]}
+	if restart.Decide(pod, restartGroup(rev.in, s.Params.Metadata.Annotations, g)) == restart.Recreate {
 		p.recreate(r, pod, leader)
 	}
 }

@@ -99,15 +99,13 @@ func (p *Plan) recreate(r *restarts, pod, leader *corev1.Pod) {
 		// failed, or the cache has not seen it yet. Deleting again is
 		// harmless (it is preconditioned on the UID); counting it again
 		// would spend the budget twice on one restart.
-		p.Restarts = append(p.Restarts, leader)
+		p.Restarts = append(p.Restarts, Recreation{Leader: leader})
 		return
 	}
 	v := r.policy.Next(history(h), r.now)
 	switch v.Action {
 	case restart.RecreateNow:
-		p.Restarts = append(p.Restarts, leader)
-		p.Events = append(p.Events, Event{Reason: ReasonRecreateGroup, Message: fmt.Sprintf(
-			"Worker pod %s failed, deleted leader pod %s to recreate group %d", pod.Name, leader.Name, group)})
+		p.Restarts = append(p.Restarts, Recreation{Leader: leader, Event: recreateEvent(pod, leader)})
 		if r.track {
 			r.history[group] = v1alpha1.GroupRestartStatus{Group: group, Revision: leader.Labels[lws.LabelRevisionKey], Count: v.Count,
 				LastRestartTime: ptr.To(metav1.NewMicroTime(r.now)), LeaderUID: leader.UID}

@@ -164,8 +164,8 @@ func TestRestartBackoffAndBudget(t *testing.T) {
 			}
 			got := restartOutcome{RequeueAfter: p.RequeueAfter, History: p.Observation.GroupRestarts, RestartEvents: p.RestartEvents,
 				Condition: meta.FindStatusCondition(p.Observation.Conditions, v1alpha1.ConditionGroupRestartBudgetExhausted)}
-			for _, l := range p.Restarts {
-				got.Restarts = append(got.Restarts, l.Name)
+			for _, r := range p.Restarts {
+				got.Restarts = append(got.Restarts, r.Leader.Name)
 			}
 			want := tc.want
 			want.History = current(want.History)

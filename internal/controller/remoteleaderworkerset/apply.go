@@ -117,11 +117,12 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 	}); err != nil {
 		return err
 	}
-	if err := each(ctx, p.Restarts, func(ctx context.Context, leader *corev1.Pod) error {
-		if err := deletePlanned(ctx, c, leader, metav1.DeletePropagationForeground); err != nil {
-			return fmt.Errorf("cannot delete leader pod %s to recreate its group: %w", leader.Name, err)
-		}
-		return nil
+	// A recreation made already, by the fast path or a plan from a cache
+	// that does not show it yet, is neither made nor told of again: the
+	// plan keeps only those it makes.
+	p.Restarts = slices.DeleteFunc(p.Restarts, func(r groups.Recreation) bool { return !f.recreate(r.Leader, now) })
+	if err := each(ctx, p.Restarts, func(ctx context.Context, r groups.Recreation) error {
+		return recreate(ctx, c, f, r.Leader)
 	}); err != nil {
 		return err
 	}
@@ -160,6 +161,16 @@ func each[T any](ctx context.Context, items []T, fn func(context.Context, T) err
 func create(ctx context.Context, c client.Client, obj client.Object) error {
 	if err := c.Create(ctx, obj); err != nil && !kerrors.IsAlreadyExists(err) {
 		return err
+	}
+	return nil
+}
+
+// recreate deletes a leader pod claimed for its group's recreation, in the
+// foreground, and gives up the claim if it cannot.
+func recreate(ctx context.Context, c client.Client, f *inFlight, leader *corev1.Pod) error {
+	if err := deletePlanned(ctx, c, leader, metav1.DeletePropagationForeground); err != nil {
+		f.unclaim(leader)
+		return fmt.Errorf("cannot delete leader pod %s to recreate its group: %w", leader.Name, err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +48,8 @@ func TestApply(t *testing.T) {
 		existing []client.Object
 		plan     func() *groups.Plan
 		funcs    interceptor.Funcs
+		// before prepares the writes in flight.
+		before func(f *inFlight)
 		// wantErr is a substring of the error, empty for none.
 		wantErr string
 		check   func(t *testing.T, c client.Client, f *inFlight)
@@ -124,7 +127,7 @@ func TestApply(t *testing.T) {
 		"RestartDeletesTheLeaderPlannedFrom": {
 			reason:   "A group restart deletes the leader it saw, by UID precondition, in the foreground.",
 			existing: []client.Object{leader("leader-1")},
-			plan:     func() *groups.Plan { return &groups.Plan{Restarts: []*corev1.Pod{leader("leader-1")}} },
+			plan:     func() *groups.Plan { return &groups.Plan{Restarts: []groups.Recreation{{Leader: leader("leader-1")}}} },
 			check: func(t *testing.T, c client.Client, _ *inFlight) {
 				err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "lws-0"}, &corev1.Pod{})
 				if !kerrors.IsNotFound(err) {
@@ -135,7 +138,7 @@ func TestApply(t *testing.T) {
 		"RestartOfAReplacedLeaderIsLeftAlone": {
 			reason:   "The leader was replaced since (another UID): the UID precondition fails with a conflict, which is no error, and the new leader stays.",
 			existing: []client.Object{leader("leader-2")},
-			plan:     func() *groups.Plan { return &groups.Plan{Restarts: []*corev1.Pod{leader("leader-1")}} },
+			plan:     func() *groups.Plan { return &groups.Plan{Restarts: []groups.Recreation{{Leader: leader("leader-1")}}} },
 			funcs: interceptor.Funcs{Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
 				o := &client.DeleteOptions{}
 				o.ApplyOptions(opts)
@@ -155,9 +158,34 @@ func TestApply(t *testing.T) {
 				}
 			},
 		},
+		"RestartMadeAlreadyIsNotMadeAgain": {
+			reason:   "A recreation the fast path made, or a plan from a cache that does not show it yet, is not made again.",
+			existing: []client.Object{leader("leader-1")},
+			plan:     func() *groups.Plan { return &groups.Plan{Restarts: []groups.Recreation{{Leader: leader("leader-1")}}} },
+			before:   func(f *inFlight) { f.recreate(leader("leader-1"), time.Now()) },
+			check: func(t *testing.T, c client.Client, _ *inFlight) {
+				if err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "lws-0"}, &corev1.Pod{}); err != nil {
+					t.Errorf("leader deleted again (%v), want it left to the recreation in flight", err)
+				}
+			},
+		},
+		"RestartRefusedIsGivenUp": {
+			reason:   "A refused deletion is the reconcile's error, and its claim is given up so that the next plan makes it.",
+			existing: []client.Object{leader("leader-1")},
+			plan:     func() *groups.Plan { return &groups.Plan{Restarts: []groups.Recreation{{Leader: leader("leader-1")}}} },
+			funcs: interceptor.Funcs{Delete: func(context.Context, client.WithWatch, client.Object, ...client.DeleteOption) error {
+				return kerrors.NewForbidden(gr("pods"), "lws-0", nil)
+			}},
+			wantErr: "cannot delete leader pod lws-0",
+			check: func(t *testing.T, _ client.Client, f *inFlight) {
+				if !f.recreate(leader("leader-1"), time.Now()) {
+					t.Error("the refused recreation is still claimed, want it given up")
+				}
+			},
+		},
 		"RestartOfAGoneLeaderIsNoError": {
 			reason: "The leader is gone already: nothing to delete.",
-			plan:   func() *groups.Plan { return &groups.Plan{Restarts: []*corev1.Pod{leader("leader-1")}} },
+			plan:   func() *groups.Plan { return &groups.Plan{Restarts: []groups.Recreation{{Leader: leader("leader-1")}}} },
 		},
 		"EndpointSliceConflictWaitsForTheNextPlan": {
 			reason: "An EndpointSlice updated since it was planned from: the change that did it is watched, and plans again.",
@@ -204,6 +232,9 @@ func TestApply(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := fake.NewClientBuilder().WithObjects(tc.existing...).WithInterceptorFuncs(tc.funcs).Build()
 			f := (&inFlights{}).of("mr")
+			if tc.before != nil {
+				tc.before(f)
+			}
 			wantError(t, tc.reason, apply(context.Background(), c, tc.plan(), f), tc.wantErr)
 			if tc.check != nil {
 				tc.check(t, c, f)

@@ -191,6 +191,11 @@ func (e *external) apply(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet
 	for _, ev := range e.plan.Events {
 		e.record(mr, ev)
 	}
+	for _, r := range e.plan.Restarts {
+		if r.Event != nil {
+			e.record(mr, *r.Event)
+		}
+	}
 	return nil
 }
 

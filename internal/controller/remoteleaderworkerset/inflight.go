@@ -30,6 +30,10 @@ type inFlight struct {
 	// while the cache does not show the write.
 	released *times[types.UID]
 	created  *times[string]
+	// recreated are leaders, by UID, deleted to recreate their groups,
+	// by a plan or by the fast path (restartnow.go): each is deleted, and
+	// told of, once.
+	recreated *times[types.UID]
 }
 
 // inFlights are the inFlight of each managed resource.
@@ -46,7 +50,7 @@ func (fs *inFlights) of(mr types.UID) *inFlight {
 	}
 	f := fs.mrs[mr]
 	if f == nil {
-		f = &inFlight{released: newTimes[types.UID](inFlightTTL), created: newTimes[string](inFlightTTL)}
+		f = &inFlight{released: newTimes[types.UID](inFlightTTL), created: newTimes[string](inFlightTTL), recreated: newTimes[types.UID](inFlightTTL)}
 		fs.mrs[mr] = f
 	}
 	return f
@@ -125,11 +129,32 @@ func (f *inFlight) create(kind string, obj metav1.Object, now time.Time) {
 	f.created.set(createdKey(kind, obj), now)
 }
 
+// recreate claims the recreation of leader's group: false when it is
+// claimed already, by a plan or the fast path, within inFlightTTL.
+func (f *inFlight) recreate(leader *corev1.Pod, now time.Time) bool {
+	claimed := false
+	f.recreated.update(leader.UID, now, func(last time.Time) time.Time {
+		if !last.IsZero() {
+			return time.Time{}
+		}
+		claimed = true
+		return now
+	})
+	return claimed
+}
+
+// unclaim gives up a claimed recreation whose deletion failed, so that the
+// next plan makes it.
+func (f *inFlight) unclaim(leader *corev1.Pod) {
+	f.recreated.retain(func(uid types.UID) bool { return uid != leader.UID })
+}
+
 // expire forgets what is older than inFlightTTL: by then the cache has it,
 // or the write is to be made again.
 func (f *inFlight) expire(now time.Time) {
 	f.released.forget(now)
 	f.created.forget(now)
+	f.recreated.forget(now)
 }
 
 func createdKey(kind string, obj metav1.Object) string {

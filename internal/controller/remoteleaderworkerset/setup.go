@@ -56,6 +56,8 @@ type Enqueuer struct {
 	reader client.Reader
 	events chan ctrlevent.GenericEvent
 	batch  *batcher
+	// restarts is the fast path of group restarts, once Setup made it.
+	restarts *restarter
 
 	// queue is the controller's work queue once it has started. A delayed
 	// reconcile is the queue's own AddAfter: it is merged with any other
@@ -97,8 +99,14 @@ func (e *Enqueuer) Changed(ctx context.Context, config clusters.Key, obj client.
 	pod, isPod := obj.(*corev1.Pod)
 	urgent := isPod && (restart.ContainerRestarted(pod) || slices.ContainsFunc(pod.Spec.SchedulingGates, lws.IsSchedulingGate))
 	now := time.Now()
+	e.mu.Lock()
+	restarts := e.restarts
+	e.mu.Unlock()
 	for i := range l.Items {
 		mr := &l.Items[i]
+		if restarts != nil && isPod && restart.ContainerRestarted(pod) {
+			go restarts.podChanged(ctx, mr, pod)
+		}
 		if d := e.batch.delay(client.ObjectKeyFromObject(mr), now); urgent || d == 0 || !e.After(mr, d) {
 			e.events <- ctrlevent.GenericEvent{Object: mr}
 		}
@@ -139,6 +147,10 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 		return fmt.Errorf("cannot index managed resources by target: %w", err)
 	}
 	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the record API.
+	inFlight := &inFlights{}
+	enqueuer.mu.Lock()
+	enqueuer.restarts = &restarter{clusters: clusters, recorder: recorder, metrics: m, inFlight: inFlight}
+	enqueuer.mu.Unlock()
 	r := managed.NewReconciler(withUnchangedStatusSkipped(mgr), resource.ManagedKind(v1alpha1.RemoteLeaderWorkerSetGroupVersionKind),
 		managed.WithTypedExternalConnector[*v1alpha1.RemoteLeaderWorkerSet](&connector{
 			usage:    resource.NewProviderConfigUsageTracker(mgr.GetClient(), &v1alpha1.ProviderConfigUsage{}),
@@ -146,7 +158,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, clusters Clusters, enqueuer *
 			recorder: recorder,
 			metrics:  m,
 			enqueuer: enqueuer,
-			inFlight: &inFlights{},
+			inFlight: inFlight,
 			pace:     newStatusPace(statusInterval),
 
 			renderVersion: renderVersion,
