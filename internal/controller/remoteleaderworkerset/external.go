@@ -66,9 +66,7 @@ func (c *connector) Connect(ctx context.Context, mr *v1alpha1.RemoteLeaderWorker
 		mr.SetConditions(xpv2.Unavailable().WithMessage(err.Error()))
 		return nil, err
 	}
-	config := clusters.KeyFor(mr)
-	cluster := metrics.Cluster(config.Namespace, config.Name)
-	return &external{clusters: c.clusters, remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: cluster, namespaces: c.clusters.Settings(mr).Namespaces,
+	return &external{clusters: c.clusters, remote: remote, live: live, recorder: c.recorder, metrics: c.metrics, cluster: clusterOf(mr), namespaces: c.clusters.Settings(mr).Namespaces,
 		enqueuer: c.enqueuer, inFlight: c.inFlight.of(mr.UID), forget: func() { c.inFlight.forget(mr.UID) }, pace: c.pace, renderVersion: c.renderVersion}, nil
 }
 
@@ -200,11 +198,22 @@ func (e *external) apply(ctx context.Context, mr *v1alpha1.RemoteLeaderWorkerSet
 }
 
 func (e *external) record(mr *v1alpha1.RemoteLeaderWorkerSet, ev groups.Event) {
+	record(e.recorder, mr, ev)
+}
+
+// record records a plan's event on the managed resource, a warning or not.
+func record(r event.Recorder, mr *v1alpha1.RemoteLeaderWorkerSet, ev groups.Event) {
 	if ev.Warning {
-		e.recorder.Event(mr, event.Warning(event.Reason(ev.Reason), errors.New(ev.Message)))
+		r.Event(mr, event.Warning(event.Reason(ev.Reason), errors.New(ev.Message)))
 		return
 	}
-	e.recorder.Event(mr, event.Normal(event.Reason(ev.Reason), ev.Message))
+	r.Event(mr, event.Normal(event.Reason(ev.Reason), ev.Message))
+}
+
+// clusterOf is the metrics label of a managed resource's target cluster.
+func clusterOf(mr *v1alpha1.RemoteLeaderWorkerSet) string {
+	config := clusters.KeyFor(mr)
+	return metrics.Cluster(config.Namespace, config.Name)
 }
 
 // Delete removes what the provider created in the target cluster: the

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
-	"github.com/lws-crossplane/lws-crossplane/internal/clusters"
 	"github.com/lws-crossplane/lws-crossplane/internal/groups"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/metrics"
@@ -60,9 +59,8 @@ func (r *restarter) podChanged(ctx context.Context, mr *v1alpha1.RemoteLeaderWor
 	if recreate(ctx, c, f, rc.Leader) != nil {
 		return
 	}
-	config := clusters.KeyFor(mr)
-	r.metrics.Recreated(metrics.Cluster(config.Namespace, config.Name), 1)
-	r.recorder.Event(mr, event.Normal(event.Reason(rc.Event.Reason), rc.Event.Message))
+	r.metrics.Recreated(clusterOf(mr), 1)
+	record(r.recorder, mr, *rc.Event)
 }
 
 // groupOf reads a pod's group from the cache: its leader, the leader's

@@ -97,14 +97,15 @@ func (e *Enqueuer) Changed(ctx context.Context, config clusters.Key, obj client.
 		return // The poll interval is the safety net.
 	}
 	pod, isPod := obj.(*corev1.Pod)
-	urgent := isPod && (restart.ContainerRestarted(pod) || slices.ContainsFunc(pod.Spec.SchedulingGates, lws.IsSchedulingGate))
+	restarted := isPod && restart.ContainerRestarted(pod)
+	urgent := restarted || isPod && slices.ContainsFunc(pod.Spec.SchedulingGates, lws.IsSchedulingGate)
 	now := time.Now()
 	e.mu.Lock()
 	restarts := e.restarts
 	e.mu.Unlock()
 	for i := range l.Items {
 		mr := &l.Items[i]
-		if restarts != nil && isPod && restart.ContainerRestarted(pod) {
+		if restarts != nil && restarted {
 			go restarts.podChanged(ctx, mr, pod)
 		}
 		if d := e.batch.delay(client.ObjectKeyFromObject(mr), now); urgent || d == 0 || !e.After(mr, d) {
