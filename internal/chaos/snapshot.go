@@ -20,6 +20,8 @@ type Cluster struct {
 	// Replicas is the leader StatefulSet's replicas: the groups this
 	// cluster is meant to run (the rollouts here have no surge).
 	Replicas int
+	// Partition is the leader StatefulSet's rolling update partition.
+	Partition int
 	// Groups are the live leaders, by index.
 	Groups []Group
 }
@@ -64,6 +66,9 @@ func Snapshot(name string, pods []corev1.Pod, sets []appsv1.StatefulSet, current
 			// The leader StatefulSet.
 			leaderSet = s.UID
 			c.Replicas = int(ptr.Deref(s.Spec.Replicas, 1))
+			if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+				c.Partition = int(ptr.Deref(ru.Partition, 0))
+			}
 			continue
 		}
 		workerSets[s.UID] = s

@@ -20,10 +20,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/lws-crossplane/lws-crossplane/apis/v1alpha1"
 	"github.com/lws-crossplane/lws-crossplane/internal/chaos"
 	"github.com/lws-crossplane/lws-crossplane/internal/lws"
 	"github.com/lws-crossplane/lws-crossplane/internal/testenv"
@@ -68,11 +70,13 @@ func TestChaos(t *testing.T) {
 
 	checker := chaos.NewChecker(chaosMaxUnavailable)
 	r.observer = observe(t, targets, chaosClaim, checker, r.template.current)
+	r.observer.noteBudgets(t, e.cp)
 	began := time.Now()
 	faults := map[chaos.Kind]int{}
 	for i, s := range schedule {
 		time.Sleep(s.Wait) // the schedule's pace, not a wait for a condition
 		t.Logf("%s step %d: %s", time.Now().Format("15:04:05.000"), i, s)
+		r.observer.note("step %d: %s", i, s)
 		if err := r.step(ctx, t, s); err != nil {
 			t.Fatalf("seed %d, step %d (%s): %v", seed, i, s, err)
 		}
@@ -326,13 +330,15 @@ func snapshotOf(ctx context.Context, r client.Reader, cluster, name string, curr
 }
 
 // observer feeds a checker with snapshots of every target cluster, read
-// from a watch cache of each every 20 ms, until stop.
+// from a watch cache of each every 20 ms, until stop; its timeline, logged
+// when the test fails, says what changed before.
 type observer struct {
-	mu      sync.Mutex
-	checker *chaos.Checker
-	current func(*corev1.Pod) bool
-	snaps   map[string]chaos.Cluster
-	stop    func()
+	mu       sync.Mutex
+	checker  *chaos.Checker
+	timeline *chaos.Timeline
+	current  func(*corev1.Pod) bool
+	snaps    map[string]chaos.Cluster
+	stop     func()
 }
 
 func observe(t testing.TB, targets []*testenv.Cluster, name string, checker *chaos.Checker, current func(*corev1.Pod) bool) *observer {
@@ -340,7 +346,14 @@ func observe(t testing.TB, targets []*testenv.Cluster, name string, checker *cha
 	// The caches' reflectors log their reconnections, which are expected.
 	ctrllog.SetLogger(logr.Discard())
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &observer{checker: checker, current: current, snaps: map[string]chaos.Cluster{}}
+	o := &observer{checker: checker, timeline: chaos.NewTimeline(3000), current: current, snaps: map[string]chaos.Cluster{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			t.Logf("what changed, last %d lines:\n%s", o.timeline.Max, strings.Join(o.timeline.Lines(), "\n"))
+		}
+	})
 	caches := make([]cache.Cache, len(targets))
 	for i, c := range targets {
 		cc, err := cache.New(c.Config, cache.Options{
@@ -393,6 +406,54 @@ func (o *observer) observe(ctx context.Context, at time.Time, targets []*testenv
 		o.snaps[c.Name] = snap
 	}
 	o.checker.Observe(at, snaps)
+	o.timeline.Observe(at, snaps)
+}
+
+// note adds a line to the timeline.
+func (o *observer) note(format string, args ...any) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.timeline.Note(time.Now(), format, args...)
+}
+
+// noteBudgets adds to the timeline every change of a managed resource's
+// revision, rolling update budget, generations and reported groups: what
+// the function gave each cluster's provider, and what it reported back.
+func (o *observer) noteBudgets(t testing.TB, cp *testenv.Cluster) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cc, err := cache.New(cp.Config, cache.Options{Scheme: cp.Client.Scheme()})
+	must(t, err)
+	inf, err := cc.GetInformer(ctx, &v1alpha1.RemoteLeaderWorkerSet{})
+	must(t, err)
+	last := map[string]string{}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { o.noteBudget(last, obj) },
+		UpdateFunc: func(_, obj any) { o.noteBudget(last, obj) },
+	})
+	must(t, err)
+	go func() { _ = cc.Start(ctx) }()
+	if !cc.WaitForCacheSync(ctx) {
+		t.Fatal("the watch cache of managed resources did not sync")
+	}
+}
+
+// noteBudget notes a managed resource's state if it changed; last is
+// touched by the informer's one handler goroutine only.
+func (o *observer) noteBudget(last map[string]string, obj any) {
+	mr, ok := obj.(*v1alpha1.RemoteLeaderWorkerSet)
+	if !ok {
+		return
+	}
+	fp, at := mr.Spec.ForProvider, mr.Status.AtProvider
+	line := fmt.Sprintf("managed resource of %s: replicas %d, revision %.8s, maxUnavailable %d, maxSurge %d; generation %d, observed %d; ready %d, updated %d",
+		mr.Spec.ProviderConfigReference.Name, fp.Replicas, fp.Revision.Key, fp.Rollout.MaxUnavailable, fp.Rollout.MaxSurge,
+		mr.Generation, at.ObservedGeneration, at.ReadyReplicas, at.UpdatedReplicas)
+	if last[mr.Name] != line {
+		last[mr.Name] = line
+		o.note("%s", line)
+	}
 }
 
 // latest is the last snapshot of a cluster.

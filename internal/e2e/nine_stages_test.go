@@ -112,6 +112,7 @@ func TestNineStageRollout(t *testing.T) {
 	l.Spec.RolloutStrategy.RollingUpdateConfiguration = &v1alpha1.RollingUpdateConfiguration{MaxUnavailable: intstr.FromInt32(2), MaxSurge: intstr.FromInt32(2)}
 	mr := managed(t, l)
 	s := e.watchSteps(t, "nine")
+	evs := e.watchEvents(t, mr)
 	must(t, e.cp.Client.Create(ctx, mr))
 	e.groupsReady(t, mr, 4, time.Minute)
 	e.waitStep(t, s, step{0, 4}, "stage 1, steady")
@@ -148,7 +149,7 @@ func TestNineStageRollout(t *testing.T) {
 
 	release(2, 3)
 	e.waitStep(t, s, step{0, 4}, "stages 6 and 7, surge released")
-	e.event(t, mr, "GroupsProgressing", "deleting surge replicas from nine-4 to nine-5")
+	evs.wait(t, "GroupsProgressing", "deleting surge replicas from nine-4 to nine-5")
 
 	release(0, 1)
 	e.groupsReady(t, mr, 4, time.Minute)
@@ -170,24 +171,50 @@ func TestNineStageRollout(t *testing.T) {
 	}
 }
 
-// event waits for an event on the managed resource.
-func (e *env) event(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet, reason, message string) {
+// events records every (reason, message) the managed resource's events
+// carry, from a watch: an event the recorder later combines with similar
+// ones (client-go's correlator, after ten of one reason) keeps its message
+// only in the version first written, which a list may no longer show.
+type events struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+// combinedPrefix is what client-go's event correlator puts before the
+// message of an event it aggregates.
+const combinedPrefix = "(combined from similar events): "
+
+func (e *env) watchEvents(t *testing.T, mr *v1alpha1.RemoteLeaderWorkerSet) *events {
 	t.Helper()
-	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("event %s %q", reason, message), func(ctx context.Context) (bool, error) {
-		var evs corev1.EventList
-		if err := e.cp.Client.List(ctx, &evs, client.InNamespace(mr.Namespace)); err != nil {
-			return false, err
-		}
-		var seen []string
-		for _, ev := range evs.Items {
-			if ev.InvolvedObject.Name != mr.Name {
-				continue
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := e.cp.Clientset.CoreV1().Events(mr.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("involvedObject.name", mr.Name).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := &events{}
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			if o, ok := ev.Object.(*corev1.Event); ok {
+				evs.mu.Lock()
+				evs.seen = append(evs.seen, o.Reason+": "+strings.TrimPrefix(o.Message, combinedPrefix))
+				evs.mu.Unlock()
 			}
-			if ev.Reason == reason && ev.Message == message {
-				return true, nil
-			}
-			seen = append(seen, ev.Reason+": "+ev.Message)
 		}
-		return false, testenv.Pendingf("events: %s", strings.Join(seen, "; "))
+	}()
+	return evs
+}
+
+// wait waits for an event with reason and message.
+func (evs *events) wait(t *testing.T, reason, message string) {
+	t.Helper()
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("event %s %q", reason, message), func(context.Context) (bool, error) {
+		evs.mu.Lock()
+		defer evs.mu.Unlock()
+		if slices.Contains(evs.seen, reason+": "+message) {
+			return true, nil
+		}
+		return false, testenv.Pendingf("events: %s", strings.Join(evs.seen, "; "))
 	})
 }

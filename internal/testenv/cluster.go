@@ -117,13 +117,13 @@ type Cluster struct {
 	mu    sync.Mutex
 	procs []*process // in start order
 	// apiServer starts etcd and kube-apiserver, again with
-	// RestartAPIServer; scheduler starts kube-scheduler, again with
-	// RestartScheduler.
+	// RestartAPIServer.
 	apiServer func(context.Context) error
-	scheduler func() (*process, error)
-	stopped   bool
-	stopErr   error
-	stopDone  chan struct{}
+	// restarts counts the components started again after they exited.
+	restarts map[string]int
+	stopped  bool
+	stopErr  error
+	stopDone chan struct{}
 }
 
 // Component names, also the log file names.
@@ -228,7 +228,7 @@ func start(ctx context.Context, dir string, opts Options) (_ *Cluster, err error
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Name: opts.Name, Dir: dir, stopDone: make(chan struct{})}
+	c := &Cluster{Name: opts.Name, Dir: dir, restarts: map[string]int{}, stopDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.Stop())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -233,12 +234,11 @@ func (c *Cluster) startControllerManager(ctx context.Context, pk *pki, server st
 		"--feature-gates=" + opts.featureGates(),
 		"--profiling=false",
 	}
-	kcm, err := startProcess(ComponentControllerManager, filepath.Join(opts.AssetsDir, binControllerManager),
-		append(args, opts.ControllerManagerFlags...), opts.Env[ComponentControllerManager], c.Dir)
+	kcm, err := c.supervise(func() (*process, error) {
+		return startProcess(ComponentControllerManager, filepath.Join(opts.AssetsDir, binControllerManager),
+			append(args, opts.ControllerManagerFlags...), opts.Env[ComponentControllerManager], c.Dir)
+	})
 	if err != nil {
-		return err
-	}
-	if err := c.addProcess(kcm); err != nil {
 		return err
 	}
 	if !opts.runsServiceAccountController() {
@@ -286,33 +286,75 @@ leaderElection:
 		return fmt.Errorf("writing scheduler configuration: %w", err)
 	}
 	args := []string{"--config=" + configPath, "--secure-port=0", "--profiling=false"}
-	c.scheduler = func() (*process, error) {
-		sched, err := startProcess(ComponentScheduler, filepath.Join(opts.AssetsDir, binScheduler),
+	_, err = c.supervise(func() (*process, error) {
+		return startProcess(ComponentScheduler, filepath.Join(opts.AssetsDir, binScheduler),
 			append(args, opts.SchedulerFlags...), opts.Env[ComponentScheduler], c.Dir)
-		if err != nil {
-			return nil, err
-		}
-		return sched, c.addProcess(sched)
-	}
-	_, err = c.scheduler()
+	})
 	return err
 }
 
-// RestartScheduler stops kube-scheduler and starts it again, with an empty
-// cache. A scheduler whose API server was frozen can come back with its
-// cache corrupted ("Pod updated on a different node than previously added
-// to"), and leave a pod recreated meanwhile unscheduled until it restarts.
-func (c *Cluster) RestartScheduler() error {
-	olds := c.processesNamed(ComponentScheduler)
-	if len(olds) == 0 || c.scheduler == nil {
-		return errors.New("the cluster runs no scheduler")
+// supervise starts a component and, as the kubelet does with a static pod,
+// starts it again whenever it exits on its own: after a back-off if it ran
+// less than crashWindow (restartDelay), at once otherwise. kube-scheduler
+// exits on purpose when it finds its cache corrupted, which it can after
+// its API server and etcd restart ("Pod updated on a different node than
+// previously added to"); a real cluster's kubelet starts it again.
+func (c *Cluster) supervise(start func() (*process, error)) (*process, error) {
+	p, err := start()
+	if err != nil {
+		return nil, err
 	}
-	if err := olds[0].stop(2 * time.Second); err != nil {
-		return err
+	if err := c.addProcess(p); err != nil {
+		_ = p.stop(0)
+		return nil, err
 	}
-	c.removeProcesses(olds[0])
-	_, err := c.scheduler()
-	return err
+	go func() {
+		quickExits := 0
+		for {
+			<-p.done
+			if p.stopping.Load() || c.isStopped() {
+				return
+			}
+			if time.Since(p.started) < crashWindow {
+				quickExits++
+			} else {
+				quickExits = 0
+			}
+			c.removeProcesses(p)
+			c.mu.Lock()
+			c.restarts[p.name]++
+			c.mu.Unlock()
+			if err := p.keepLog(); err != nil {
+				return
+			}
+			time.Sleep(restartDelay(quickExits))
+			next, err := start()
+			if err != nil {
+				return
+			}
+			if err := c.addProcess(next); err != nil {
+				// The cluster stopped meanwhile.
+				_ = next.stop(0)
+				return
+			}
+			p = next
+		}
+	}()
+	return p, nil
+}
+
+func (c *Cluster) isStopped() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopped
+}
+
+// Restarts counts, by component, the times a component that exited on its
+// own was started again (supervise).
+func (c *Cluster) Restarts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.restarts)
 }
 
 func ignoreNotFound(err error) error {

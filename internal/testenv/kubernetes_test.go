@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"syscall"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +24,24 @@ import (
 func TestKubernetes(t *testing.T) {
 	c := testenv.Start(t, testenv.Options{})
 	t.Logf("cluster started in %v", c.StartupDuration)
+
+	// Sequential, so it is over before the parallel subtests start.
+	t.Run("ASchedulerThatExitsIsStartedAgain", func(t *testing.T) {
+		pid := c.ProcessIDs()[testenv.ComponentScheduler]
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, timeout, "kube-scheduler started again", func(context.Context) (bool, error) {
+			now := c.ProcessIDs()[testenv.ComponentScheduler]
+			if restarts := c.Restarts()[testenv.ComponentScheduler]; restarts != 1 || now == 0 || now == pid {
+				return false, testenv.Pendingf("%d restarts, pid %d (was %d)", restarts, now, pid)
+			}
+			return true, nil
+		})
+		ns := c.CreateNamespace(t, "restarted")
+		create(t, c, newPod(ns, "after", nil))
+		waitPodScheduled(t, c, ns, "after")
+	})
 
 	t.Run("StatefulSetScaleUpAndDown", func(t *testing.T) {
 		t.Parallel()

@@ -229,14 +229,13 @@ func (r *packageRuntime) run(rev pkgv1.PackageRevisionWithRuntime, rp *runtimePr
 	if err != nil {
 		return err
 	}
-	started := time.Now()
 	r.mu.Lock()
 	rp.p = p
 	r.mu.Unlock()
 	go func() {
 		<-p.done
 		r.mu.Lock()
-		if time.Since(started) >= crashWindow {
+		if time.Since(p.started) >= crashWindow {
 			rp.quickExits = 0
 		} else {
 			rp.quickExits++

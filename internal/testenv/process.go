@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -20,8 +21,11 @@ type process struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
+	started time.Time
 	done    chan struct{}
 	waitErr error
+	// stopping: stop was called, so an exit is not a crash.
+	stopping atomic.Bool
 }
 
 // spawner starts every child from one goroutine locked to its OS thread.
@@ -74,7 +78,7 @@ func startProcess(name, path string, args, env []string, logDir string) (*proces
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, logPath: logPath, started: time.Now(), done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		logFile.Close()
@@ -96,6 +100,7 @@ func (p *process) exited() (bool, error) {
 // stop sends SIGTERM and waits up to grace before killing the whole
 // process group; a zero grace kills at once.
 func (p *process) stop(grace time.Duration) error {
+	p.stopping.Store(true)
 	if ok, _ := p.exited(); ok {
 		return nil
 	}
