@@ -134,8 +134,11 @@ func (c *Checker) group(at time.Time, cl Cluster, g Group) {
 	if g.WorkerSets > 1 {
 		c.violate(at, "group %s (leader %s) owns %d worker StatefulSets", s, g.Leader, g.WorkerSets)
 	}
+	// The partition releases a leader on an older template to the
+	// StatefulSet controller.
+	released := g.Index >= cl.Partition && !g.Current
 	if g.Leader == h.leader {
-		h.released = h.released || (g.Index >= cl.Partition && !g.Current)
+		h.released = h.released || released
 		return
 	}
 	if h.leader != "" {
@@ -154,7 +157,7 @@ func (c *Checker) group(at time.Time, cl Cluster, g Group) {
 		c.Generations[cause]++
 	}
 	h.leader, h.revision, h.scaledAway = g.Leader, g.Revision, false
-	h.released = g.Index >= cl.Partition && !g.Current
+	h.released = released
 }
 
 // Unrecreated are the disruptions whose group still has the leader that

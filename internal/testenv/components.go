@@ -315,11 +315,7 @@ func (c *Cluster) supervise(start func() (*process, error)) (*process, error) {
 			if p.stopping.Load() || c.isStopped() {
 				return
 			}
-			if time.Since(p.started) < crashWindow {
-				quickExits++
-			} else {
-				quickExits = 0
-			}
+			quickExits = p.quickExits(quickExits)
 			c.removeProcesses(p)
 			c.mu.Lock()
 			c.restarts[p.name]++

@@ -235,11 +235,7 @@ func (r *packageRuntime) run(rev pkgv1.PackageRevisionWithRuntime, rp *runtimePr
 	go func() {
 		<-p.done
 		r.mu.Lock()
-		if time.Since(p.started) >= crashWindow {
-			rp.quickExits = 0
-		} else {
-			rp.quickExits++
-		}
+		rp.quickExits = p.quickExits(rp.quickExits)
 		rp.restartAt = time.Now().Add(restartDelay(rp.quickExits))
 		r.mu.Unlock()
 		select {

@@ -124,6 +124,15 @@ func (p *process) stop(grace time.Duration) error {
 	}
 }
 
+// quickExits is the count of exits in a row within crashWindow of the
+// start, after this process exited, n before it.
+func (p *process) quickExits(n int) int {
+	if time.Since(p.started) < crashWindow {
+		return n + 1
+	}
+	return 0
+}
+
 // pid is the process id, which is also its process group id.
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
