@@ -16,9 +16,12 @@ import (
 // A group is a (cluster, index) slot; its generations are the leaders seen
 // in it. The invariants:
 //   - a new generation needs a cause: a new template revision, a
-//     disruption of the previous generation, or the slot scaled away in
-//     between; one without is a group lost, and a second one for one
-//     disruption a group recreated twice;
+//     rollout that released the previous generation (the leader
+//     StatefulSet's partition reached its slot while it ran an older
+//     template: it comes back on whatever revision the partition then
+//     gives it), a disruption of the previous generation, or the slot
+//     scaled away in between; one without is a group lost, and a second
+//     one for one disruption a group recreated twice;
 //   - a disruption recreates its group (checked by Unrecreated);
 //   - all live pods of a group are of its leader's revision, and a leader
 //     owns at most one live worker StatefulSet;
@@ -51,6 +54,8 @@ type history struct {
 	established bool
 	// scaledAway: the slot was not wanted since its leader appeared.
 	scaledAway bool
+	// released: a rollout released the slot's leader to be replaced.
+	released bool
 	// disrupted is the leader the run disrupted, until its slot is ready
 	// with another one.
 	disrupted types.UID
@@ -85,7 +90,7 @@ func (c *Checker) Observe(at time.Time, clusters []Cluster) {
 		live := map[int]Group{}
 		for _, g := range cl.Groups {
 			live[g.Index] = g
-			c.group(at, cl.Name, g)
+			c.group(at, cl, g)
 		}
 		for s, h := range c.slots {
 			if s.cluster != cl.Name {
@@ -116,9 +121,9 @@ func (c *Checker) Observe(at time.Time, clusters []Cluster) {
 	}
 }
 
-// group checks one live group against its slot's history.
-func (c *Checker) group(at time.Time, cluster string, g Group) {
-	s := slot{cluster, g.Index}
+// group checks one live group of cl against its slot's history.
+func (c *Checker) group(at time.Time, cl Cluster, g Group) {
+	s := slot{cl.Name, g.Index}
 	h := c.slot(s)
 	for _, r := range g.WorkerRevisions {
 		if r != g.Revision {
@@ -130,6 +135,7 @@ func (c *Checker) group(at time.Time, cluster string, g Group) {
 		c.violate(at, "group %s (leader %s) owns %d worker StatefulSets", s, g.Leader, g.WorkerSets)
 	}
 	if g.Leader == h.leader {
+		h.released = h.released || (g.Index >= cl.Partition && !g.Current)
 		return
 	}
 	if h.leader != "" {
@@ -137,7 +143,7 @@ func (c *Checker) group(at time.Time, cluster string, g Group) {
 		switch {
 		case h.disrupted == h.leader:
 			cause = "disruption"
-		case g.Revision != h.revision:
+		case g.Revision != h.revision || h.released:
 			cause = "rollout"
 		case h.scaledAway:
 			cause = "scale"
@@ -148,6 +154,7 @@ func (c *Checker) group(at time.Time, cluster string, g Group) {
 		c.Generations[cause]++
 	}
 	h.leader, h.revision, h.scaledAway = g.Leader, g.Revision, false
+	h.released = g.Index >= cl.Partition && !g.Current
 }
 
 // Unrecreated are the disruptions whose group still has the leader that

@@ -11,6 +11,12 @@ func ready(index int, leader, r string) Group {
 	return Group{Index: index, Leader: uid(leader), Revision: r, Ready: true, Current: true, WorkerRevisions: []string{r}, WorkerSets: 1}
 }
 
+// stale is g running a template other than the one last set.
+func stale(g Group) Group {
+	g.Current = false
+	return g
+}
+
 func starting(index int, leader, r string) Group {
 	g := ready(index, leader, r)
 	g.Ready, g.WorkerRevisions, g.WorkerSets = false, nil, 0
@@ -19,9 +25,9 @@ func starting(index int, leader, r string) Group {
 
 // moment is one snapshot of cluster "a", or a disruption before it.
 type moment struct {
-	replicas int
-	groups   []Group
-	disrupt  *disruption
+	replicas, partition int
+	groups              []Group
+	disrupt             *disruption
 }
 
 type disruption struct {
@@ -81,6 +87,19 @@ func TestChecker(t *testing.T) {
 			},
 			want: []string{"group a/0 recreated without a cause: leader a replaced by b"},
 		},
+		"a group a rollout released comes back on the revision the partition gives it (chaos seed 2)": {
+			maxUnavailable: 1,
+			moments: []moment{
+				{replicas: 1, partition: 1, groups: []Group{stale(ready(0, "a", "r1"))}},
+				// The partition releases it to the rollout to r2 ...
+				{replicas: 1, partition: 0, groups: []Group{stale(ready(0, "a", "r1"))}},
+				{replicas: 1, partition: 0},
+				// ... which a rollout to r3 holds again before the StatefulSet
+				// controller recreates it: on r1, the StatefulSet's current
+				// revision.
+				{replicas: 1, partition: 1, groups: []Group{stale(starting(0, "b", "r1"))}},
+			},
+		},
 		"a slot scaled away and back is a new group, not a lost one": {
 			maxUnavailable: 0,
 			moments: []moment{
@@ -121,7 +140,7 @@ func TestChecker(t *testing.T) {
 					c.Disrupted("a", d.index, uid(d.leader))
 				}
 				at = at.Add(time.Second)
-				c.Observe(at, []Cluster{{Name: "a", Replicas: m.replicas, Groups: m.groups}})
+				c.Observe(at, []Cluster{{Name: "a", Replicas: m.replicas, Partition: m.partition, Groups: m.groups}})
 			}
 			got := c.Violations()
 			if len(got) != len(tc.want) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -94,9 +95,9 @@ func TestChaos(t *testing.T) {
 		t.Logf("reproduce: CHAOS_SEED=%d CHAOS_STEPS=%d go test -tags e2e ./internal/e2e -run '^TestChaos$'", seed, len(schedule))
 	}
 	opened, triggers := breakerOpen(t, x)
-	t.Logf("chaos: seed %d, %d steps in %s (%s), converged %s after the last; at worst %d groups unavailable; new generations by cause %v; core reconciled the composite %d times with its circuit breaker open (triggered by %v)",
+	t.Logf("chaos: seed %d, %d steps in %s (%s), converged %s after the last; at worst %d groups unavailable; new generations by cause %v; core reconciled the composite %d times with its circuit breaker open (triggered by %v); target components that exited and were started again: %v",
 		seed, len(schedule), last.Sub(began).Round(time.Second), kindCounts(faults), converged.Sub(last).Round(100*time.Millisecond),
-		checker.Worst, checker.Generations, opened, triggers)
+		checker.Worst, checker.Generations, opened, triggers, componentRestarts(targets))
 }
 
 // triggeredBy is the source core names when it finds a composite
@@ -128,6 +129,18 @@ func breakerOpen(t testing.TB, x *testenv.Crossplane) (int, map[string]int) {
 		}
 	}
 	return n, sources
+}
+
+// componentRestarts counts, by cluster and component, the target
+// components started again after they exited on their own.
+func componentRestarts(targets []*testenv.Cluster) map[string]int {
+	out := map[string]int{}
+	for _, c := range targets {
+		for name, n := range c.Restarts() {
+			out[c.Name+"/"+name] = n
+		}
+	}
+	return out
 }
 
 func envInt(t testing.TB, name string, def int) int {
@@ -447,9 +460,9 @@ func (o *observer) noteBudget(last map[string]string, obj any) {
 		return
 	}
 	fp, at := mr.Spec.ForProvider, mr.Status.AtProvider
-	line := fmt.Sprintf("managed resource of %s: replicas %d, revision %.8s, maxUnavailable %d, maxSurge %d; generation %d, observed %d; ready %d, updated %d",
+	line := fmt.Sprintf("managed resource of %s: replicas %d, revision %.8s, maxUnavailable %d, maxSurge %d; generation %d, observed %d; ready %d, updated %d; Synced %s",
 		mr.Spec.ProviderConfigReference.Name, fp.Replicas, fp.Revision.Key, fp.Rollout.MaxUnavailable, fp.Rollout.MaxSurge,
-		mr.Generation, at.ObservedGeneration, at.ReadyReplicas, at.UpdatedReplicas)
+		mr.Generation, at.ObservedGeneration, at.ReadyReplicas, at.UpdatedReplicas, mr.GetCondition(xpv2.TypeSynced).Status)
 	if last[mr.Name] != line {
 		last[mr.Name] = line
 		o.note("%s", line)
