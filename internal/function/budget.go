@@ -22,13 +22,18 @@ import (
 func allot(p *compose.Placement, mrs observedSet) {
 	shares := make([]placement.Share, len(p.Targets))
 	loads := make([]placement.Load, len(p.Targets))
+	unreached := make([]bool, len(p.Targets))
 	for i, t := range p.Targets {
-		shares[i], loads[i] = t.Share, load(t, mrs[t.Cluster])
+		shares[i] = t.Share
+		loads[i], unreached[i] = load(t, mrs[t.Cluster])
 	}
 	placement.Allot(shares, loads, p.MaxUnavailable, p.MaxSurge)
 	settled := true
 	for i, t := range p.Targets {
 		if mr, ok := mrs[t.Cluster]; ok && !t.Keep {
+			if unreached[i] {
+				shares[i].Rollout = mr.Spec.ForProvider.Rollout
+			}
 			settled = settled && mr.Status.AtProvider.ObservedGeneration == mr.Generation &&
 				shares[i].Rollout.MaxUnavailable >= mr.Spec.ForProvider.Rollout.MaxUnavailable
 		}
@@ -49,19 +54,32 @@ func allot(p *compose.Placement, mrs observedSet) {
 // load is where a cluster stands in a rollout, as its provider last
 // reported: all its groups pending when its managed resource is to carry
 // another revision, those not updated yet while its provider reports an
-// update in progress. A cluster its provider does not reach counts as
-// neither rolling nor down: what it runs is not known.
-func load(t compose.Target, mr *v1alpha1.RemoteLeaderWorkerSet) placement.Load {
-	if mr == nil || mr.GetCondition(xpv2.TypeSynced).Status != corev1.ConditionTrue {
-		return placement.Load{}
+// update in progress.
+//
+// A cluster its provider does not reach now (not Synced) is unreached: it
+// keeps the budget its managed resource has, and counts as down by what
+// it last reported or, if it was rolling, by all of its part, which its
+// provider may have used before it lost the cluster. maxUnavailable holds
+// over all clusters, seen or not; counting such a cluster as running
+// nothing let the others take its part too (chaos seed 2).
+func load(t compose.Target, mr *v1alpha1.RemoteLeaderWorkerSet) (l placement.Load, unreached bool) {
+	if mr == nil {
+		return placement.Load{}, false
 	}
 	at, want := mr.Status.AtProvider, t.Resource.Spec.ForProvider
-	l := placement.Load{Down: max(0, mr.Spec.ForProvider.Replicas-at.ReadyReplicas)}
+	l.Down = max(0, mr.Spec.ForProvider.Replicas-at.ReadyReplicas)
+	rolling := meta.IsStatusConditionTrue(at.Conditions, v1alpha1.ConditionUpdateInProgress)
+	if mr.GetCondition(xpv2.TypeSynced).Status != corev1.ConditionTrue {
+		if rolling || at.ObservedGeneration != mr.Generation {
+			l.Down = max(l.Down, mr.Spec.ForProvider.Rollout.MaxUnavailable)
+		}
+		return l, true
+	}
 	switch {
 	case mr.Spec.ForProvider.Revision.Key != want.Revision.Key:
 		l.Pending = want.Replicas
-	case meta.IsStatusConditionTrue(at.Conditions, v1alpha1.ConditionUpdateInProgress):
+	case rolling:
 		l.Pending = max(0, want.Replicas-at.UpdatedReplicas)
 	}
-	return l
+	return l, false
 }
