@@ -79,6 +79,9 @@ func addTPUVariables(pod *corev1.Pod, size int) error {
 	for i, c := range tpus {
 		ports[i] = port(c, lws.DefaultTPUProcessPort+i)
 	}
+	if err := checkHostList(pod, size*len(ports), leader); err != nil {
+		return err
+	}
 	var hosts, addresses []string
 	add := func(host string) {
 		for _, p := range ports {
@@ -112,6 +115,9 @@ func addSubGroupTPUVariables(pod *corev1.Pod, c *corev1.Container) error {
 	if !leaderHasTPUs {
 		id, sgi = (w-1)%sgs, (w-1)/sgs
 	}
+	if err := checkHostList(pod, sgs, pod.Name); err != nil {
+		return err
+	}
 	start, end := sgs*sgi+1, sgs*(sgi+1)
 	leader := pod.Name
 	var hosts []string
@@ -138,6 +144,23 @@ func addSubGroupTPUVariables(pod *corev1.Pod, c *corev1.Container) error {
 		addresses[i] = h + ":" + p
 	}
 	setTPUEnv(c, hosts, addresses, id, leader, p)
+	return nil
+}
+
+// maxHostListBytes bounds a TPU host list. No pod over etcd's request
+// limit (1.5 MiB by default) can be stored, so a longer list could never be
+// written; refusing it before building it keeps a pod with an absurd size
+// annotation from costing the provider its memory (FuzzMutate found a size
+// of 166,666,661).
+const maxHostListBytes = 1 << 20
+
+// checkHostList refuses a list of n hosts of leader's group, "<leader>-<i>.
+// <subdomain>" each, that would be longer than maxHostListBytes.
+func checkHostList(pod *corev1.Pod, n int, leader string) error {
+	perHost := len(leader) + len(pod.Spec.Subdomain) + len(strconv.Itoa(n)) + 3
+	if n > maxHostListBytes/perHost {
+		return fmt.Errorf("pod %s: a TPU host list of %d hosts would not fit in a pod (over %d bytes)", pod.Name, n, maxHostListBytes)
+	}
 	return nil
 }
 

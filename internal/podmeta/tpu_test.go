@@ -1,6 +1,7 @@
 package podmeta
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,5 +98,21 @@ func TestTPUVariablesSkipped(t *testing.T) {
 	}
 	if e := env(plain.Spec.Containers[0]); e[lws.EnvTPUWorkerHostnames] != "" {
 		t.Errorf("a pod without TPUs gets no TPU variables: %v", e)
+	}
+}
+
+// A size whose TPU host list would not fit in a pod is refused before the
+// list is built (FuzzMutate).
+func TestTPUHostListTooLongRefused(t *testing.T) {
+	cases := map[string]pod{
+		"Group":    workerPod("test-sample-1-7", "d", "test-sample-1", "166666661").tpus(1),
+		"SubGroup": workerPod("test-sample-1-7", "d", "test-sample-1", "166666661").annotate(lws.AnnotationSubGroupSize, "166666660").tpus(1),
+	}
+	for name, p := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := Mutate(p.Pod); err == nil || !strings.Contains(err.Error(), "TPU host list") {
+				t.Errorf("Mutate: %v, want the TPU host list refused", err)
+			}
+		})
 	}
 }
