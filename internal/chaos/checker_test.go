@@ -100,6 +100,14 @@ func TestChecker(t *testing.T) {
 				{replicas: 1, partition: 1, groups: []Group{stale(starting(0, "b", "r1"))}},
 			},
 		},
+		"a scale-down's pod deletions seen before its replicas are not unavailable (chaos seed 2)": {
+			maxUnavailable: 1,
+			moments: []moment{
+				{replicas: 3, groups: []Group{ready(0, "a", "r1"), ready(1, "b", "r1"), ready(2, "c", "r1")}},
+				{replicas: 3, groups: []Group{ready(0, "a", "r1")}},
+				{replicas: 1, groups: []Group{ready(0, "a", "r1")}},
+			},
+		},
 		"a slot scaled away and back is a new group, not a lost one": {
 			maxUnavailable: 0,
 			moments: []moment{

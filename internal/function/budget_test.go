@@ -1,6 +1,7 @@
 package function
 
 import (
+	stdcmp "cmp"
 	"errors"
 	"testing"
 
@@ -19,13 +20,14 @@ type cluster struct {
 	part                 int32
 	ready, updated       int32
 	rolling, unsynced    bool
-	observedGenerationOf int64 // the generation its provider reported on; 1 is the latest
+	revision             string // the revision it carries; "r1", the one wanted, by default
+	observedGenerationOf int64  // the generation its provider reported on; 1 is the latest
 }
 
 func (c cluster) managed() *v1alpha1.RemoteLeaderWorkerSet {
 	mr := &v1alpha1.RemoteLeaderWorkerSet{ObjectMeta: metav1.ObjectMeta{Generation: 1}}
 	mr.Spec.ForProvider.Replicas = 2
-	mr.Spec.ForProvider.Revision.Key = "r1"
+	mr.Spec.ForProvider.Revision.Key = stdcmp.Or(c.revision, "r1")
 	mr.Spec.ForProvider.Rollout.MaxUnavailable = c.part
 	at := &mr.Status.AtProvider
 	at.ReadyReplicas, at.UpdatedReplicas, at.ObservedGeneration = c.ready, c.updated, c.observedGenerationOf
@@ -71,6 +73,12 @@ func TestAllotBudget(t *testing.T) {
 			reason:   "A cluster that had nothing to roll and all groups ready leaves the whole budget to the roller.",
 			clusters: []cluster{{part: 1, ready: 2, updated: 2, unsynced: true, observedGenerationOf: 1}, {part: 0, ready: 2, rolling: true, observedGenerationOf: 1}},
 			want:     []int32{1, 2},
+		},
+		"ARestingClustersPartIsNotTakenIntoANewRolloutUnsettled": {
+			reason: "Chaos seed 2: a new revision comes while the first cluster has not observed the 2 it was given. " +
+				"The others' parts of 1 were a resting cluster's, not in use: they start at 0 until the first gives its part up.",
+			clusters: []cluster{{part: 2, ready: 2, revision: "r0", rolling: true}, {part: 1, ready: 2, updated: 2, revision: "r0", observedGenerationOf: 1}, {part: 1, ready: 2, updated: 2, revision: "r0", observedGenerationOf: 1}},
+			want:     []int32{1, 0, 0},
 		},
 	}
 	for name, tc := range cases {
