@@ -52,7 +52,8 @@ const (
 // converge within chaosConvergence.
 //
 // CHAOS_SEED (default 1) and CHAOS_STEPS (default 12) choose the schedule;
-// a failing run reproduces by its seed. `make chaos` runs several long ones.
+// a failing run reproduces by its seed, and CHAOS_TIMELINE=1 logs what
+// changed in a passing one too. `make chaos` runs several long ones.
 func TestChaos(t *testing.T) {
 	seed := uint64(envInt(t, "CHAOS_SEED", 1))
 	schedule, err := chaos.NewSchedule(seed, chaosReplicas, chaos.Options{
@@ -84,7 +85,7 @@ func TestChaos(t *testing.T) {
 		faults[s.Kind]++
 	}
 	last := time.Now()
-	converged := r.converged(t, chaosConvergence)
+	agreed, reported := r.converged(t, chaosConvergence)
 	r.observer.stop()
 
 	violations := append(checker.Violations(), checker.Unrecreated()...)
@@ -95,8 +96,8 @@ func TestChaos(t *testing.T) {
 		t.Logf("reproduce: CHAOS_SEED=%d CHAOS_STEPS=%d go test -tags e2e ./internal/e2e -run '^TestChaos$'", seed, len(schedule))
 	}
 	opened, triggers := breakerOpen(t, x)
-	t.Logf("chaos: seed %d, %d steps in %s (%s), converged %s after the last; at worst %d groups unavailable; new generations by cause %v; core reconciled the composite %d times with its circuit breaker open (triggered by %v); target components that exited and were started again: %v",
-		seed, len(schedule), last.Sub(began).Round(time.Second), kindCounts(faults), converged.Sub(last).Round(100*time.Millisecond),
+	t.Logf("chaos: seed %d, %d steps in %s (%s), the clusters converged %s after the last and the claim said so %s later; at worst %d groups unavailable; new generations by cause %v; core reconciled the composite %d times with its circuit breaker open (triggered by %v); target components that exited and were started again: %v",
+		seed, len(schedule), last.Sub(began).Round(time.Second), kindCounts(faults), agreed.Sub(last).Round(100*time.Millisecond), reported.Sub(agreed).Round(100*time.Millisecond),
 		checker.Worst, checker.Generations, opened, triggers, componentRestarts(targets))
 }
 
@@ -286,30 +287,24 @@ func (r *chaosRun) disrupt(ctx context.Context, s chaos.Step) error {
 	g := ready[s.Pick%len(ready)]
 	pod := g.Pods[(s.Pick/len(ready))%len(g.Pods)]
 	r.observer.disrupted(c.Name, g)
+	// A pod gone since the snapshot was taken by a rollout, a scale-down or
+	// a group restart: its group is replaced already.
 	if s.Kind == chaos.PodRestart {
-		return c.Nodes.RestartContainer(ctx, "default", pod, "c")
+		return client.IgnoreNotFound(c.Nodes.RestartContainer(ctx, "default", pod, "c"))
 	}
 	p := &corev1.Pod{}
 	p.Name, p.Namespace = pod, "default"
 	return client.IgnoreNotFound(c.Client.Delete(ctx, p))
 }
 
-// converged waits until the claim says every group is ready and updated
-// and the clusters agree: the groups 0..n-1 of each, n in all, ready on the
-// last template. It returns when.
-func (r *chaosRun) converged(t *testing.T, timeout time.Duration) time.Time {
+// converged waits until the clusters agree, the groups 0..n-1 of each, n
+// in all, ready on the last template, and the claim says every group is
+// ready and updated. It returns when the clusters last came to agree and
+// when the claim caught up: the gap is the time core and the provider took
+// to report what the clusters already showed.
+func (r *chaosRun) converged(t *testing.T, timeout time.Duration) (clusters, claim time.Time) {
 	t.Helper()
-	var at time.Time
 	testenv.Eventually(t, timeout, fmt.Sprintf("%d groups ready on %+v", r.replicas, r.template), func(ctx context.Context) (bool, error) {
-		c := r.claim()
-		if err := r.e.cp.Client.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
-			return false, err
-		}
-		status, _, _ := unstructured.NestedMap(c.Object, "status")
-		n := int64(r.replicas)
-		if status["readyReplicas"] != n || status["updatedReplicas"] != n {
-			return false, testenv.Pendingf("claim status %v", status)
-		}
 		var snaps []chaos.Cluster
 		for _, c := range r.targets {
 			snap, err := snapshotOf(ctx, c.Client, c.Name, chaosClaim, r.template.current)
@@ -319,12 +314,25 @@ func (r *chaosRun) converged(t *testing.T, timeout time.Duration) time.Time {
 			snaps = append(snaps, snap)
 		}
 		if err := chaos.Converged(snaps, r.replicas); err != nil {
+			clusters = time.Time{}
 			return false, testenv.Pendingf("%v", err)
 		}
-		at = time.Now()
+		if clusters.IsZero() {
+			clusters = time.Now()
+		}
+		c := r.claim()
+		if err := r.e.cp.Client.Get(ctx, client.ObjectKeyFromObject(c), c); err != nil {
+			return false, err
+		}
+		status, _, _ := unstructured.NestedMap(c.Object, "status")
+		n := int64(r.replicas)
+		if status["readyReplicas"] != n || status["updatedReplicas"] != n {
+			return false, testenv.Pendingf("claim status %v", status)
+		}
+		claim = time.Now()
 		return true, nil
 	})
-	return at
+	return clusters, claim
 }
 
 // snapshotOf reads the groups of a LeaderWorkerSet from a cluster, live or
@@ -344,7 +352,7 @@ func snapshotOf(ctx context.Context, r client.Reader, cluster, name string, curr
 
 // observer feeds a checker with snapshots of every target cluster, read
 // from a watch cache of each every 20 ms, until stop; its timeline, logged
-// when the test fails, says what changed before.
+// when the test fails (or CHAOS_TIMELINE is set), says what changed before.
 type observer struct {
 	mu       sync.Mutex
 	checker  *chaos.Checker
@@ -361,7 +369,7 @@ func observe(t testing.TB, targets []*testenv.Cluster, name string, checker *cha
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &observer{checker: checker, timeline: chaos.NewTimeline(3000), current: current, snaps: map[string]chaos.Cluster{}}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || os.Getenv("CHAOS_TIMELINE") != "" {
 			o.mu.Lock()
 			defer o.mu.Unlock()
 			t.Logf("what changed, last %d lines:\n%s", o.timeline.Max, strings.Join(o.timeline.Lines(), "\n"))

@@ -67,7 +67,7 @@ func (s *State) readyAt(leader *corev1.Pod) (time.Time, bool) {
 		return at, true
 	}
 	workers := s.worker(leader.Name)
-	if workers == nil || !controlledBy(workers, leader.UID) || !s.workersReady(leader, workers) {
+	if !s.workersReady(leader, workers) {
 		return time.Time{}, false
 	}
 	for _, p := range s.idx.owned[workers.UID] {

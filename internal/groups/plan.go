@@ -73,8 +73,11 @@ type Plan struct {
 	Restarts []Recreation
 	// Prune are ControllerRevisions no group needs any more.
 	Prune []*appsv1.ControllerRevision
-	// StaleWorkers are worker StatefulSets of replaced leaders, to delete.
-	StaleWorkers []*appsv1.StatefulSet
+	// StaleWorkers are worker StatefulSets of replaced leaders, to delete,
+	// and StaleWorkerPods their pods, which the garbage collector has not
+	// deleted yet, in the way of the new workers.
+	StaleWorkers    []*appsv1.StatefulSet
+	StaleWorkerPods []*corev1.Pod
 	// Gangs are gang objects to create (gang.go), after deleting
 	// StaleGangs, those of replaced leaders.
 	Gangs      []GangObject
@@ -119,7 +122,7 @@ func (p *Plan) Ready(wasReady bool) bool { return p.Available || (wasReady && p.
 func (p *Plan) Changes() bool {
 	return p.Revision != nil || p.Leader != nil || len(p.Services) > 0 || len(p.StaleServices) > 0 || len(p.Workers) > 0 ||
 		len(p.EndpointSlices) > 0 || len(p.EndpointSliceUpdates) > 0 ||
-		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0 || len(p.StaleWorkers) > 0 ||
+		len(p.Identities) > 0 || len(p.Restarts) > 0 || len(p.Prune) > 0 || len(p.StaleWorkers) > 0 || len(p.StaleWorkerPods) > 0 ||
 		len(p.Gangs) > 0 || len(p.StaleGangs) > 0 || len(p.Readmit) > 0
 }
 
@@ -288,8 +291,10 @@ func podReady(pod *corev1.Pod) bool {
 	return c != nil && c.Status == corev1.ConditionTrue
 }
 
-// workersReady: every worker of a leader, 1 to size-1 by the leader's size
-// annotation, is a pod of its worker StatefulSet, Ready and labelled.
+// workersReady: the leader's own worker StatefulSet (not that of a leader it
+// replaced, which the garbage collector or the plan has yet to delete) has
+// every worker, 1 to size-1 by the leader's size annotation, as a pod Ready
+// and labelled.
 // Upstream reads the StatefulSet's availableReplicas instead; that counts the
 // same pods (worker StatefulSets have no minReadySeconds and are never
 // updated in place, so their pods are all of one revision), but the
@@ -299,7 +304,7 @@ func podReady(pod *corev1.Pod) bool {
 // started before the provider labelled them.
 func (s *State) workersReady(leader *corev1.Pod, sts *appsv1.StatefulSet) bool {
 	size, err := strconv.ParseInt(leader.Annotations[lws.AnnotationSize], 10, 32)
-	if err != nil || sts == nil || sts.DeletionTimestamp != nil {
+	if err != nil || sts == nil || sts.DeletionTimestamp != nil || !controlledBy(sts, leader.UID) {
 		return false
 	}
 	for w := 1; w < int(size); w++ {

@@ -276,6 +276,10 @@ func TestGroupReadyFromItsWorkerPods(t *testing.T) {
 		{"WorkerOfAnotherStatefulSet", func(c *cluster) { c.pod("lws-0-1").OwnerReferences[0].UID = "old-workers" }, 1},
 		{"WorkerUnlabelled", func(c *cluster) { delete(c.pod("lws-0-1").Labels, lws.LabelWorkerIndex) }, 1},
 		{"WorkersBeingDeleted", func(c *cluster) { c.worker("lws-0").DeletionTimestamp = &now }, 1},
+		// Chaos seed 5: a leader recreated, its group counted ready on the
+		// ready workers of the leader it replaced, not deleted yet, and the
+		// rollout took another group down: 3 unavailable of 2.
+		{"WorkersOfTheLeaderItReplaced", func(c *cluster) { c.pod("lws-0").UID = "replacement" }, 1},
 		{"LeaderWithoutSize", func(c *cluster) { delete(c.pod("lws-0").Annotations, lws.AnnotationSize) }, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

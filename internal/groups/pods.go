@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -95,6 +96,9 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 		if !controlledBy(w, leader.UID) && w.DeletionTimestamp == nil {
 			p.StaleWorkers = append(p.StaleWorkers, w)
 		}
+		if controlledBy(w, leader.UID) {
+			p.staleWorkerPods(s, w, in.Size())
+		}
 		return nil
 	}
 	if s.Params.StartupPolicy == v1alpha1.LeaderReadyStartupPolicy && !podReady(leader) {
@@ -141,5 +145,21 @@ func (p *Plan) restart(s *State, revs revisions, r *restarts, rev *template, pod
 	g := Group{Leader: leader, Workers: s.worker(leaderName), Pods: s.idx.groups[pod.Labels[lws.LabelGroupIndex]]}
 	if restart.Decide(pod, restartGroup(rev.in, s.Params.Metadata.Annotations, g)) == restart.Recreate {
 		p.recreate(r, pod, leader)
+	}
+}
+
+// staleWorkerPods plans the deletion of the pods in the slots of the
+// leader's worker StatefulSet w that another StatefulSet created: those of
+// the leader it replaced, whose StatefulSet is gone (no two of one name
+// live at once) but whose pods the garbage collector has yet to delete.
+// Until they are gone w cannot create its own ("already exists"), and a
+// garbage collector that lags its watches after an API server restart left
+// a group down for minutes (chaos seed 5).
+func (p *Plan) staleWorkerPods(s *State, w *appsv1.StatefulSet, size int32) {
+	for i := int32(1); i < size; i++ {
+		pod := s.pod(fmt.Sprintf("%s-%d", w.Name, i))
+		if pod != nil && pod.DeletionTimestamp == nil && !controlledBy(pod, w.UID) {
+			p.StaleWorkerPods = append(p.StaleWorkerPods, pod)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,5 +57,47 @@ func TestWorkersOfReplacedLeaderDeleted(t *testing.T) {
 	c.worker("lws-0").DeletionTimestamp = &now
 	if p, _ := Compute(&c.State, nil, 1, now); len(p.StaleWorkers) != 0 {
 		t.Errorf("a worker StatefulSet being deleted is not deleted again, got %v", p.StaleWorkers)
+	}
+}
+
+// TestWorkerPodsOfReplacedLeaderDeleted: the worker StatefulSet of a
+// replaced leader is gone and the new leader's is created, but the garbage
+// collector has not deleted the old one's pods yet. They hold the names of
+// the new workers, which cannot be created until they are gone: the plan
+// deletes them, and only them (chaos seed 5: the garbage collector of a
+// cluster whose API server had restarted left a group down for minutes).
+func TestWorkerPodsOfReplacedLeaderDeleted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(c *cluster)
+		want []string
+	}{
+		{"PodsOfTheOldStatefulSet", func(*cluster) {}, []string{"lws-0-1", "lws-0-2"}},
+		{"OneAlreadyTerminating", func(c *cluster) { c.pod("lws-0-1").DeletionTimestamp = &now }, []string{"lws-0-2"}},
+		{"OneOfTheNewStatefulSet", func(c *cluster) { c.pod("lws-0-2").OwnerReferences[0].UID = "new-workers" }, []string{"lws-0-1"}},
+		{"OneGone", func(c *cluster) { c.pod("lws-0-2").Name = "gone" }, []string{"lws-0-1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, params(t, 2, 3))
+			c.converge()
+			c.pod("lws-0").UID = "replacement"
+			w := c.worker("lws-0")
+			w.UID, w.OwnerReferences[0].UID = "new-workers", "replacement"
+			tc.edit(c)
+			p, err := Compute(&c.State, nil, 1, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, pod := range p.StaleWorkerPods {
+				got = append(got, pod.Name)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("stale worker pods: got %v, want %v", got, tc.want)
+			}
+			if len(p.StaleWorkers) != 0 {
+				t.Errorf("the leader's own workers are not stale, got %v", p.StaleWorkers)
+			}
+		})
 	}
 }

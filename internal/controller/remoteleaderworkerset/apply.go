@@ -61,12 +61,7 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 	}); err != nil {
 		return err
 	}
-	if err := each(ctx, p.StaleServices, func(ctx context.Context, svc *corev1.Service) error {
-		if err := deletePlanned(ctx, c, svc, metav1.DeletePropagationBackground); err != nil {
-			return fmt.Errorf("cannot delete role Service %s: %w", svc.Name, err)
-		}
-		return nil
-	}); err != nil {
+	if err := deleteEach(ctx, c, p.StaleServices, "role Service"); err != nil {
 		return err
 	}
 	if err := each(ctx, p.EndpointSlices, func(ctx context.Context, es *discoveryv1.EndpointSlice) error {
@@ -126,12 +121,10 @@ func apply(ctx context.Context, c client.Client, p *groups.Plan, f *inFlight) er
 	}); err != nil {
 		return err
 	}
-	if err := each(ctx, p.StaleWorkers, func(ctx context.Context, w *appsv1.StatefulSet) error {
-		if err := deletePlanned(ctx, c, w, metav1.DeletePropagationBackground); err != nil {
-			return fmt.Errorf("cannot delete worker StatefulSet %s of a replaced leader: %w", w.Name, err)
-		}
-		return nil
-	}); err != nil {
+	if err := deleteEach(ctx, c, p.StaleWorkers, "worker StatefulSet of a replaced leader"); err != nil {
+		return err
+	}
+	if err := deleteEach(ctx, c, p.StaleWorkerPods, "worker pod of a replaced leader"); err != nil {
 		return err
 	}
 	for _, r := range p.Prune {
@@ -173,6 +166,16 @@ func recreate(ctx context.Context, c client.Client, f *inFlight, leader *corev1.
 		return fmt.Errorf("cannot delete leader pod %s to recreate its group: %w", leader.Name, err)
 	}
 	return nil
+}
+
+// deleteEach deletes the objects a plan saw, in the background.
+func deleteEach[T client.Object](ctx context.Context, c client.Client, objs []T, what string) error {
+	return each(ctx, objs, func(ctx context.Context, obj T) error {
+		if err := deletePlanned(ctx, c, obj, metav1.DeletePropagationBackground); err != nil {
+			return fmt.Errorf("cannot delete %s %s: %w", what, obj.GetName(), err)
+		}
+		return nil
+	})
 }
 
 // deletePlanned deletes the very object a plan saw: one gone already, or
