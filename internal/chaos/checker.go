@@ -50,8 +50,14 @@ type Checker struct {
 // Pods and StatefulSets come from two watches, and a scale-down's pod
 // deletions can be seen before the replicas that ask for them (320 ms
 // behind in chaos seed 2): a slot that the replicas seen within watchLag
-// no longer want was scaled away, not made unavailable.
+// no longer want was scaled away, not made unavailable. After an API server
+// restart a watch can lag by far more, as its reflector backs off (11 s in
+// chaos seed 2): while Judging, the caller observes replicas read live.
 const watchLag = time.Second
+
+// Judging tells that a moment over maxUnavailable waits to be judged by the
+// replicas observed next.
+func (c *Checker) Judging() bool { return c.suspect != nil }
 
 type overBudget struct {
 	at    time.Time

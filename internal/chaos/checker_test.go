@@ -166,6 +166,38 @@ func TestChecker(t *testing.T) {
 	}
 }
 
+// TestCheckerJudgingWhileAMomentOverBudgetWaits: a moment over budget is
+// held for a watch lag, and told of by Judging, so that the run can observe
+// replicas read live meanwhile (chaos seed 2: a scale-down seen by its pod
+// deletions 11 s before its replicas, after an API server restart).
+func TestCheckerJudgingWhileAMomentOverBudgetWaits(t *testing.T) {
+	c := NewChecker(1)
+	at := time.Unix(0, 0)
+	observe := func(after time.Duration, replicas int, groups ...Group) {
+		at = at.Add(after)
+		c.Observe(at, []Cluster{{Name: "a", Replicas: replicas, Groups: groups}})
+	}
+	observe(0, 3, ready(0, "a", "r1"), ready(1, "b", "r1"), ready(2, "c", "r1"))
+	if c.Judging() {
+		t.Fatal("judging with every group ready")
+	}
+	observe(20*time.Millisecond, 3, ready(0, "a", "r1"))
+	if !c.Judging() {
+		t.Fatal("not judging a moment with two groups down of maxUnavailable 1")
+	}
+	observe(500*time.Millisecond, 3, ready(0, "a", "r1"))
+	if !c.Judging() {
+		t.Fatal("judged before the watch lag passed")
+	}
+	observe(500*time.Millisecond, 2, ready(0, "a", "r1"))
+	if c.Judging() {
+		t.Fatal("still judging after the watch lag passed")
+	}
+	if v := c.Violations(); len(v) != 0 {
+		t.Errorf("a slot the live replicas no longer want was scaled away, got %q", v)
+	}
+}
+
 func TestConverged(t *testing.T) {
 	cases := map[string]struct {
 		clusters []Cluster

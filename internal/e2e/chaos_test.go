@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -423,11 +424,28 @@ func (o *observer) observe(ctx context.Context, at time.Time, targets []*testenv
 		if err != nil {
 			return // the cache is stopping
 		}
+		if o.checker.Judging() {
+			snap.Replicas = liveReplicas(ctx, c, name, snap.Replicas)
+		}
 		snaps[i] = snap
 		o.snaps[c.Name] = snap
 	}
 	o.checker.Observe(at, snaps)
 	o.timeline.Observe(at, snaps)
+}
+
+// liveReplicas reads the replicas of a cluster's leader StatefulSet from
+// its API server, for a checker that judges a moment by them: the watch
+// cache can lag by seconds after an API server restart. It returns cached
+// when the API server does not answer in time.
+func liveReplicas(ctx context.Context, c *testenv.Cluster, name string, cached int) int {
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	sts := &appsv1.StatefulSet{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, sts); err != nil {
+		return cached
+	}
+	return int(ptr.Deref(sts.Spec.Replicas, 1))
 }
 
 // note adds a line to the timeline.
