@@ -93,11 +93,11 @@ func (p *Plan) workers(s *State, rev *template, leader *corev1.Pod) error {
 		// deletes them in its own time, and the new workers, of the same
 		// name, wait for that. Deleting them now saves a rollout step
 		// that wait.
-		if !controlledBy(w, leader.UID) && w.DeletionTimestamp == nil {
+		switch {
+		case controlledBy(w, leader.UID):
+			p.staleWorkerPods(s, group, w, in.Size())
+		case w.DeletionTimestamp == nil:
 			p.StaleWorkers = append(p.StaleWorkers, w)
-		}
-		if controlledBy(w, leader.UID) {
-			p.staleWorkerPods(s, w, in.Size())
 		}
 		return nil
 	}
@@ -155,9 +155,9 @@ func (p *Plan) restart(s *State, revs revisions, r *restarts, rev *template, pod
 // Until they are gone w cannot create its own ("already exists"), and a
 // garbage collector that lags its watches after an API server restart left
 // a group down for minutes (chaos seed 5).
-func (p *Plan) staleWorkerPods(s *State, w *appsv1.StatefulSet, size int32) {
-	for i := int32(1); i < size; i++ {
-		pod := s.pod(fmt.Sprintf("%s-%d", w.Name, i))
+func (p *Plan) staleWorkerPods(s *State, group int, w *appsv1.StatefulSet, size int32) {
+	for i := 1; i < int(size); i++ {
+		pod := s.pod(lws.WorkerPodName(s.Params.Name, group, i))
 		if pod != nil && pod.DeletionTimestamp == nil && !controlledBy(pod, w.UID) {
 			p.StaleWorkerPods = append(p.StaleWorkerPods, pod)
 		}
